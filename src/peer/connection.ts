@@ -1,0 +1,136 @@
+import type { Socket } from 'node:net';
+import { FrameDecoder } from '../protocol/frame.js';
+import { decodeMessage, encodeMessage, type Message } from '../protocol/messages.js';
+import type { Direction } from './events.js';
+
+/**
+ * Bytes we let pile up unsent on one socket before deciding the remote is not reading. A peer
+ * that never reads must not grow our memory; 1 MiB is thousands of gossip frames.
+ */
+export const MAX_UNSENT_BYTES = 1024 * 1024;
+
+/** How long a socket we ended may take to close on its own before we destroy it. */
+export const CLOSE_GRACE_MS = 1_000;
+
+/** Who is at the other end, once its first frame (or the legacy grace period) told us. */
+export interface RemoteIdentity {
+  /** The peer-table key: the node id, or `addr:` + address for peers of the original. */
+  readonly key: string;
+  /** The address the peer is reachable at: the one we dialed, or the one it announced. */
+  readonly address: string;
+  readonly nodeId?: string;
+  readonly features: ReadonlySet<string>;
+}
+
+export interface ConnectionHandlers {
+  message(connection: Connection, message: Message): void;
+  close(connection: Connection, reason: string): void;
+}
+
+/**
+ * One TCP socket speaking the frame protocol. It decodes and validates every byte that arrives,
+ * hands whole messages to its owner, and turns every socket failure into one `close` call with a
+ * reason. Nothing here throws into a socket callback.
+ */
+export class Connection {
+  identity: RemoteIdentity | undefined;
+  readonly remote: string;
+  #reason: string | undefined;
+  #closed = false;
+  #deadline: NodeJS.Timeout | undefined;
+  readonly #decoder = new FrameDecoder();
+
+  constructor(
+    readonly socket: Socket,
+    readonly direction: Direction,
+    private readonly handlers: ConnectionHandlers,
+    remote?: string,
+  ) {
+    this.remote = remote ?? `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.#reason ??= error.code ?? error.message;
+    });
+    socket.on('end', () => {
+      this.#reason ??= 'closed by the peer';
+    });
+    socket.on('close', () => this.#onClose());
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#reason !== undefined;
+  }
+
+  /** Closes the connection unless it is already closing, once `ms` pass without `clearDeadline`. */
+  setDeadline(ms: number, reason: string, onExpiry?: () => void): void {
+    this.clearDeadline();
+    this.#deadline = setTimeout(() => {
+      this.#deadline = undefined;
+      if (onExpiry) onExpiry();
+      else this.destroy(reason);
+    }, ms);
+  }
+
+  clearDeadline(): void {
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+  }
+
+  send(message: Message): void {
+    this.write(encodeMessage(message));
+  }
+
+  /** Writes an encoded frame; used to send one gossip frame to many peers without re-encoding. */
+  write(frame: Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    if (this.socket.writableLength + frame.length > MAX_UNSENT_BYTES) {
+      this.destroy(`the peer is not reading (${this.socket.writableLength} bytes unsent)`);
+      return;
+    }
+    this.socket.write(frame);
+  }
+
+  /** Sends what is queued, then closes; destroys the socket if it does not close in time. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.#reason = reason;
+    this.clearDeadline();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Closes at once, dropping anything unsent. */
+  destroy(reason: string): void {
+    this.#reason ??= reason;
+    this.clearDeadline();
+    this.socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let frames: Buffer[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (error) {
+      this.destroy(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    for (const frame of frames) {
+      const decoded = decodeMessage(frame);
+      if (!decoded.ok) {
+        this.destroy(decoded.error);
+        return;
+      }
+      this.handlers.message(this, decoded.value);
+      if (this.closed) return;
+    }
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.clearDeadline();
+    this.handlers.close(this, this.#reason ?? 'closed');
+  }
+}

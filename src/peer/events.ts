@@ -1,0 +1,65 @@
+/** Who dialed a link: `outbound` when this peer did, `inbound` when the remote one did. */
+export type Direction = 'inbound' | 'outbound';
+
+interface Base {
+  /** When it happened, from `now()` (epoch milliseconds, shared by all threads). */
+  readonly at: number;
+}
+
+/**
+ * Everything a peer reports. The CLI's console, the emulator's worker adapter, the tests and the
+ * benchmarks all consume this one stream; none of them looks inside the peer.
+ */
+export type PeerEvent = Base &
+  (
+    | {
+        readonly type: 'listening';
+        readonly bound: string;
+        readonly advertised: string;
+        readonly nodeId: string;
+      }
+    | {
+        readonly type: 'connected';
+        readonly peer: string;
+        readonly nodeId?: string;
+        readonly direction: Direction;
+      }
+    | { readonly type: 'disconnected'; readonly peer: string; readonly reason: string }
+    | { readonly type: 'message-received'; readonly peer: string; readonly text: string }
+    | { readonly type: 'message-sent'; readonly text: string; readonly peers: number }
+    | {
+        readonly type: 'dial-failed';
+        readonly peer: string;
+        readonly reason: string;
+        readonly retryInMs?: number;
+      }
+    | { readonly type: 'rejected'; readonly remote: string; readonly reason: string }
+    | { readonly type: 'stopped' }
+  );
+
+export type PeerEventType = PeerEvent['type'];
+export type PeerEventOf<T extends PeerEventType> = Extract<PeerEvent, { type: T }>;
+
+export type Listener<T> = (event: T) => void;
+
+/** A minimal typed event source: one listener set, synchronous delivery, no string keys. */
+export class Emitter<T> {
+  readonly #listeners = new Set<Listener<T>>();
+
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: Listener<T>): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit(event: T): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+/** An event before it is stamped with its time. */
+export type PeerEventInit = PeerEvent extends infer E
+  ? E extends PeerEvent
+    ? Omit<E, 'at'>
+    : never
+  : never;

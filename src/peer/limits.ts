@@ -1,0 +1,41 @@
+import type { BackoffPolicy } from './backoff.js';
+
+/** The time and count limits of one peer. Tests shorten some of them; the CLI uses the defaults. */
+export interface PeerLimits {
+  /** An inbound connection must send `public_address` within this, as with the original (1-2 s). */
+  readonly handshakeTimeoutMs: number;
+  /**
+   * An outbound connection to a peer of the original gets no reply when the peer knows nobody
+   * else; after this long without a frame we take it to be such a peer and count it connected.
+   */
+  readonly legacyReplyGraceMs: number;
+  /** A TCP connect that has not completed by then is a failed dial. */
+  readonly connectTimeoutMs: number;
+  /** Inbound connections still handshaking; more are refused at once (a flood of silent sockets). */
+  readonly maxPendingHandshakes: number;
+  /** Dials running at once: a long peer list cannot make us open thousands of sockets. */
+  readonly maxConcurrentDials: number;
+  /** Addresses waiting to be dialed; a hostile 10,000-entry list is cut here. */
+  readonly maxQueuedDials: number;
+  /** The `--connect` peer may simply not be up yet: keep trying, slowly, until it is. */
+  readonly bootstrapBackoff: BackoffPolicy;
+  /** Addresses learned from other peers: a few tries, then give up. */
+  readonly dialBackoff: BackoffPolicy;
+  /** A duplicate link the other side should close; we close it ourselves after this. */
+  readonly supersededGraceMs: number;
+  /** How long `stop()` lets sockets flush their goodbye before destroying them. */
+  readonly stopGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: PeerLimits = {
+  handshakeTimeoutMs: 2_000,
+  legacyReplyGraceMs: 3_000,
+  connectTimeoutMs: 3_000,
+  maxPendingHandshakes: 256,
+  maxConcurrentDials: 64,
+  maxQueuedDials: 1_024,
+  bootstrapBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: Number.POSITIVE_INFINITY },
+  dialBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: 6 },
+  supersededGraceMs: 5_000,
+  stopGraceMs: 500,
+};

@@ -1,0 +1,556 @@
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { formatHostPort, type HostPort, parseHostPort } from '../protocol/address.js';
+import { encodeMessage, Feature, type Identity, type Message } from '../protocol/messages.js';
+import { now } from './clock.js';
+import { Connection, type RemoteIdentity } from './connection.js';
+import { Dialer, type DialOutcome } from './dialer.js';
+import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
+import { randomGossipText } from './gossip.js';
+import { DEFAULT_LIMITS, type PeerLimits } from './limits.js';
+import { isSelfAddress } from './self.js';
+
+export interface PeerOptions {
+  /** TCP port to listen on; 0 lets the system pick one. Default 8080, as the original. */
+  readonly port?: number;
+  /** Interface to bind; the original binds every IPv4 interface. */
+  readonly bindHost?: string;
+  /** Host sent to peers as ours (`--address`). */
+  readonly advertisedHost?: string;
+  /** `host:port` of the peer to join through (`--connect`). */
+  readonly connect?: string;
+  /** Gossip period in milliseconds. */
+  readonly periodMs?: number;
+  /** Our node id: 32 random hex characters unless given. */
+  readonly nodeId?: string;
+  readonly limits?: Partial<PeerLimits>;
+}
+
+/** One live link of the peer table: the single connection kept to one remote peer. */
+interface Link {
+  readonly key: string;
+  /** Identified only because an outbound connection stayed silent: perhaps one of ours, slow. */
+  readonly presumedLegacy: boolean;
+  readonly address: string;
+  connection: Connection;
+  /** Every address this peer was reached or announced under; none of them is dialed again. */
+  readonly aliases: Set<string>;
+}
+
+/** A link as shown to observers. */
+export interface LinkView {
+  readonly peer: string;
+  readonly nodeId?: string;
+  readonly direction: 'inbound' | 'outbound';
+}
+
+/** Thrown by `start()` when the port cannot be bound. */
+export class ListenError extends Error {
+  constructor(
+    readonly code: string,
+    readonly address: string,
+  ) {
+    super(
+      code === 'EADDRINUSE'
+        ? `port ${address.slice(address.lastIndexOf(':') + 1)} is already in use (${address})`
+        : `cannot listen on ${address}: ${code}`,
+    );
+  }
+}
+
+type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+const FEATURES = [Feature.exchange, Feature.goodbye];
+
+/**
+ * One gossip peer. It listens, joins through its `--connect` peer, exchanges peer lists until it
+ * has a link to every peer it has heard of (one link per remote peer, whoever dialed), gossips a
+ * random text to all of them every period, and reports everything through `events`.
+ *
+ * It knows nothing of consoles, processes or worker threads: hosts subscribe to `events`.
+ */
+export class Peer {
+  readonly events = new Emitter<PeerEvent>();
+  readonly nodeId: string;
+  readonly #limits: PeerLimits;
+  readonly #options: PeerOptions;
+  readonly #links = new Map<string, Link>();
+  /** address -> link key, for every alias of every link */
+  readonly #byAddress = new Map<string, string>();
+  readonly #connections = new Set<Connection>();
+  /** Inbound connections that have not announced themselves yet. */
+  readonly #handshaking = new Set<Connection>();
+  /** Outbound dials waiting for their connection to be identified. */
+  readonly #pendingDials = new Map<Connection, (outcome: DialOutcome) => void>();
+  /** Addresses that turned out to be this peer under another name. */
+  readonly #selfAliases = new Set<string>();
+  readonly #dialer: Dialer;
+  #server: Server | undefined;
+  #gossipTimer: NodeJS.Timeout | undefined;
+  #advertised = '';
+  #port = 0;
+  #state: State = 'new';
+
+  constructor(options: PeerOptions = {}) {
+    this.#options = options;
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.nodeId = options.nodeId ?? randomBytes(16).toString('hex');
+    this.#dialer = new Dialer({
+      attempt: (address) => this.#dial(address),
+      failed: (peer, reason, retryInMs) =>
+        this.#emit({
+          type: 'dial-failed',
+          peer,
+          reason,
+          ...(retryInMs === undefined ? {} : { retryInMs }),
+        }),
+      maxConcurrent: this.#limits.maxConcurrentDials,
+      maxQueued: this.#limits.maxQueuedDials,
+    });
+  }
+
+  /** The address we announce to peers (`--address` and the listening port). */
+  get advertised(): string {
+    return this.#advertised;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** This peer's view: the address of every peer it has a link to, sorted. */
+  get peers(): string[] {
+    return [...this.#links.values()].map((l) => l.address).sort();
+  }
+
+  get links(): LinkView[] {
+    return [...this.#links.values()].map((l) => ({
+      peer: l.address,
+      direction: l.connection.direction,
+      ...(l.connection.identity?.nodeId === undefined
+        ? {}
+        : { nodeId: l.connection.identity.nodeId }),
+    }));
+  }
+
+  /** Binds the port, then starts joining and gossiping. Rejects with ListenError. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`peer already ${this.#state}`);
+    this.#state = 'starting';
+    const bindHost = this.#options.bindHost ?? '0.0.0.0';
+    const server = createServer((socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        this.#state = 'stopped';
+        reject(
+          new ListenError(
+            error.code ?? error.message,
+            formatHostPort({ host: bindHost, port: this.#options.port ?? 8080 }),
+          ),
+        );
+      });
+      server.listen({ host: bindHost, port: this.#options.port ?? 8080, exclusive: true }, resolve);
+    });
+    // After listening, a server error (rare: e.g. EMFILE on accept) must not crash the host.
+    server.on('error', (error) =>
+      this.#emit({ type: 'rejected', remote: 'listener', reason: error.message }),
+    );
+    const address = server.address();
+    this.#port = typeof address === 'object' && address !== null ? address.port : 0;
+    this.#advertised = formatHostPort({
+      host: this.#options.advertisedHost ?? '127.0.0.1',
+      port: this.#port,
+    });
+    this.#state = 'running';
+    this.#emit({
+      type: 'listening',
+      bound: formatHostPort({ host: bindHost, port: this.#port }),
+      advertised: this.#advertised,
+      nodeId: this.nodeId,
+    });
+    this.#gossipTimer = setInterval(() => this.gossip(), this.#options.periodMs ?? 2_000);
+    if (this.#options.connect !== undefined) this.#learn(this.#options.connect, true);
+  }
+
+  /** Sends one gossip text to every linked peer now (the timer calls this every period). */
+  gossip(text = randomGossipText()): void {
+    if (this.#state !== 'running') return;
+    const frame = encodeMessage({ type: 'random_message', text });
+    for (const link of this.#links.values()) link.connection.write(frame);
+    this.#emit({ type: 'message-sent', text, peers: this.#links.size });
+  }
+
+  /** Says goodbye to the peers that understand it, closes every socket and timer. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    const wasRunning = this.#state === 'running';
+    this.#state = 'stopping';
+    clearInterval(this.#gossipTimer);
+    this.#dialer.stop();
+    const closed = [...this.#connections].map(
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.socket.destroyed ? resolve() : c.socket.once('close', () => resolve()),
+        ),
+    );
+    for (const connection of this.#connections) {
+      if (connection.identity?.features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
+      connection.close('this peer is stopping');
+    }
+    const grace = setTimeout(() => {
+      for (const connection of this.#connections) connection.destroy('this peer is stopping');
+    }, this.#limits.stopGraceMs);
+    await Promise.all(closed);
+    clearTimeout(grace);
+    await new Promise<void>((resolve) =>
+      this.#server?.listening ? this.#server.close(() => resolve()) : resolve(),
+    );
+    this.#state = 'stopped';
+    if (wasRunning) this.#emit({ type: 'stopped' });
+  }
+
+  #emit(event: PeerEventInit): void {
+    this.events.emit({ ...event, at: now() } as PeerEvent);
+  }
+
+  #identity(): Identity {
+    return { nodeId: this.nodeId, features: FEATURES };
+  }
+
+  #track(socket: Socket, direction: 'inbound' | 'outbound', remote?: string): Connection {
+    const connection = new Connection(
+      socket,
+      direction,
+      {
+        message: (c, m) => this.#onMessage(c, m),
+        close: (c, reason) => this.#onClose(c, reason),
+      },
+      remote,
+    );
+    this.#connections.add(connection);
+    return connection;
+  }
+
+  // ---- joining: which addresses to dial -------------------------------------------------------
+
+  /** Dials an address heard of (from `--connect` or a peer list) unless it is us or linked. */
+  #learn(address: string, bootstrap = false): void {
+    if (this.#state !== 'running') return;
+    const parsed = parseHostPort(address);
+    if (!parsed.ok) return;
+    const normalized = formatHostPort(parsed.value);
+    if (this.#isSelf(parsed.value, normalized) || this.#byAddress.has(normalized)) return;
+    this.#dialer.want(
+      normalized,
+      bootstrap ? this.#limits.bootstrapBackoff : this.#limits.dialBackoff,
+    );
+  }
+
+  #isSelf(hostPort: HostPort, normalized: string): boolean {
+    return (
+      normalized === this.#advertised ||
+      this.#selfAliases.has(normalized) ||
+      isSelfAddress(hostPort, this.#port, this.#options.advertisedHost ?? '127.0.0.1')
+    );
+  }
+
+  /** One dial attempt; settles when the remote is identified or the attempt fails. */
+  #dial(address: string): Promise<DialOutcome> {
+    if (this.#state !== 'running')
+      return Promise.resolve({ ok: false, reason: 'stopping', retry: false });
+    if (this.#byAddress.has(address)) return Promise.resolve({ ok: true });
+    const parsed = parseHostPort(address);
+    if (!parsed.ok) return Promise.resolve({ ok: false, reason: parsed.error, retry: false });
+    return new Promise((resolve) => {
+      const { host, port } = parsed.value;
+      const socket = connect({ host, port });
+      const connection = this.#track(socket, 'outbound', address);
+      this.#pendingDials.set(connection, resolve);
+      connection.setDeadline(
+        this.#limits.connectTimeoutMs,
+        `no answer within ${this.#limits.connectTimeoutMs} ms`,
+      );
+      socket.once('connect', () => {
+        connection.send({ type: 'public_address', address: this.#advertised, ...this.#identity() });
+        // A peer of the original replies only when it knows other peers: silence means "connected".
+        connection.setDeadline(this.#limits.legacyReplyGraceMs, '', () =>
+          this.#identify(connection, { address, features: new Set() }, true),
+        );
+      });
+    });
+  }
+
+  #settleDial(connection: Connection, outcome: DialOutcome): void {
+    const resolve = this.#pendingDials.get(connection);
+    this.#pendingDials.delete(connection);
+    resolve?.(outcome);
+  }
+
+  // ---- accepting -------------------------------------------------------------------------------
+
+  #accept(socket: Socket): void {
+    if (this.#state !== 'running' || this.#handshaking.size >= this.#limits.maxPendingHandshakes) {
+      socket.destroy();
+      return;
+    }
+    const connection = this.#track(socket, 'inbound');
+    this.#handshaking.add(connection);
+    connection.setDeadline(
+      this.#limits.handshakeTimeoutMs,
+      `no public_address within ${this.#limits.handshakeTimeoutMs} ms`,
+    );
+  }
+
+  // ---- messages --------------------------------------------------------------------------------
+
+  #onMessage(connection: Connection, message: Message): void {
+    if (this.#state !== 'running') return;
+    const identity = connection.identity;
+    switch (message.type) {
+      case 'public_address':
+        if (connection.direction === 'outbound') {
+          this.#reject(connection, 'sent public_address to its dialer');
+          return;
+        }
+        if (identity !== undefined) {
+          if (message.address === identity.address) return;
+          this.#reject(connection, `re-claimed another address (${message.address})`);
+          return;
+        }
+        this.#onPublicAddress(connection, message);
+        return;
+      case 'known_peers':
+        if (identity === undefined) {
+          if (connection.direction === 'inbound') {
+            this.#reject(connection, 'sent known_peers before public_address');
+            return;
+          }
+          this.#identify(connection, {
+            address: this.#dialedAddress(connection),
+            ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
+            features: new Set(message.features),
+          });
+        } else if (message.nodeId !== undefined && identity.nodeId === undefined) {
+          this.#upgrade(identity.key, message.nodeId, new Set(message.features));
+        }
+        for (const address of message.peers) this.#learn(address);
+        return;
+      case 'random_message':
+        if (identity === undefined) {
+          if (connection.direction === 'inbound') {
+            this.#reject(connection, 'sent random_message before public_address');
+            return;
+          }
+          // Only a peer of the original sends gossip before replying.
+          this.#identify(connection, {
+            address: this.#dialedAddress(connection),
+            features: new Set(),
+          });
+        }
+        if (connection.identity !== undefined && this.#links.has(connection.identity.key)) {
+          this.#emit({
+            type: 'message-received',
+            peer: this.#linkAddress(connection.identity),
+            text: message.text,
+          });
+        }
+        return;
+      case 'goodbye':
+        if (identity !== undefined) {
+          const link = this.#links.get(identity.key);
+          if (link) for (const alias of link.aliases) this.#dialer.forget(alias);
+        }
+        connection.close('the peer said goodbye');
+        return;
+    }
+  }
+
+  #onPublicAddress(
+    connection: Connection,
+    message: Extract<Message, { type: 'public_address' }>,
+  ): void {
+    this.#handshaking.delete(connection);
+    connection.clearDeadline();
+    const parsed = parseHostPort(message.address);
+    if (message.nodeId === undefined && parsed.ok && this.#isSelf(parsed.value, message.address)) {
+      this.#reject(connection, `claimed this peer's own address (${message.address})`);
+      return;
+    }
+    let holder = this.#byAddress.get(message.address);
+    if (
+      holder !== undefined &&
+      message.nodeId !== undefined &&
+      this.#links.get(holder)?.presumedLegacy
+    ) {
+      this.#upgrade(holder, message.nodeId, new Set(message.features));
+      holder = this.#byAddress.get(message.address);
+    }
+    if (holder !== undefined && holder !== (message.nodeId ?? `addr:${message.address}`)) {
+      this.#reject(connection, `claimed the address of a linked peer (${message.address})`);
+      return;
+    }
+    const isOurs = message.nodeId !== undefined;
+    // The original replies with the peers it knows except the newcomer, and only when there are
+    // some; peers of ours always get a reply, since it carries our node id.
+    const key = message.nodeId ?? `addr:${message.address}`;
+    const peers = [...this.#links.values()]
+      .filter((l) => l.key !== key && !l.aliases.has(message.address))
+      .map((l) => l.address);
+    if (isOurs || peers.length > 0)
+      connection.send({ type: 'known_peers', peers, ...this.#identity() });
+    this.#identify(connection, {
+      address: message.address,
+      ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
+      features: new Set(message.features),
+    });
+  }
+
+  #dialedAddress(connection: Connection): string {
+    return connection.remote;
+  }
+
+  #linkAddress(identity: RemoteIdentity): string {
+    return this.#links.get(identity.key)?.address ?? identity.address;
+  }
+
+  #reject(connection: Connection, reason: string): void {
+    this.#emit({ type: 'rejected', remote: connection.remote, reason });
+    connection.destroy(reason);
+  }
+
+  // ---- the peer table --------------------------------------------------------------------------
+
+  /** The remote of `connection` is now known: link it, or settle a duplicate or a self-dial. */
+  #identify(
+    connection: Connection,
+    remote: { address: string; nodeId?: string; features: ReadonlySet<string> },
+    presumedLegacy = false,
+    silent = false,
+  ): void {
+    connection.clearDeadline();
+    const key = remote.nodeId ?? `addr:${remote.address}`;
+    const identity: RemoteIdentity = { key, ...remote };
+    connection.identity = identity;
+    if (remote.nodeId === this.nodeId) {
+      // We reached ourselves under another name: remember it, never dial it again.
+      if (connection.direction === 'outbound') {
+        this.#selfAliases.add(remote.address);
+        this.#settleDial(connection, {
+          ok: false,
+          reason: 'that address is this peer',
+          retry: false,
+        });
+        connection.close('connected to itself');
+      } else {
+        // Our own dialing side closes it; bound its life in case the claim was not really ours.
+        connection.setDeadline(this.#limits.handshakeTimeoutMs, 'connected to itself');
+      }
+      return;
+    }
+    this.#settleDial(connection, { ok: true });
+    const existing = this.#links.get(key);
+    if (existing === undefined) {
+      this.#link(connection, identity, presumedLegacy, silent);
+      return;
+    }
+    existing.aliases.add(remote.address);
+    this.#byAddress.set(remote.address, key);
+    this.#dialer.forget(remote.address);
+    if (existing.connection === connection) return;
+    const keep = this.#preferred(existing.connection, connection);
+    const drop = keep === connection ? existing.connection : connection;
+    existing.connection = keep;
+    this.#retire(drop);
+  }
+
+  #link(
+    connection: Connection,
+    identity: RemoteIdentity,
+    presumedLegacy: boolean,
+    silent: boolean,
+  ): void {
+    const link: Link = {
+      key: identity.key,
+      presumedLegacy,
+      address: identity.address,
+      connection,
+      aliases: new Set([identity.address]),
+    };
+    this.#links.set(link.key, link);
+    this.#byAddress.set(link.address, link.key);
+    this.#dialer.forget(link.address);
+    if (silent) return;
+    this.#emit({
+      type: 'connected',
+      peer: link.address,
+      direction: connection.direction,
+      ...(identity.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
+    });
+    // Both ends of every new link tell each other whom they know, so any two peers with a common
+    // neighbour end up linked whatever order the links formed in. (The acceptor's half is the
+    // original's known_peers reply, sent on public_address.)
+    if (connection.direction === 'outbound' && identity.features.has(Feature.exchange)) {
+      const peers = [...this.#links.values()].filter((l) => l !== link).map((l) => l.address);
+      if (peers.length > 0) connection.send({ type: 'known_peers', peers, ...this.#identity() });
+    }
+  }
+
+  /**
+   * A link taken for a peer of the original turned out to be one of ours (its reply came after the
+   * grace period): file it under its node id, merging it with a link already there, without
+   * telling observers anything, since the same peer stays connected at the same address.
+   */
+  #upgrade(key: string, nodeId: string, features: ReadonlySet<string>): void {
+    const link = this.#links.get(key);
+    if (link === undefined || !link.presumedLegacy) return;
+    this.#links.delete(key);
+    for (const alias of link.aliases) this.#byAddress.delete(alias);
+    this.#identify(link.connection, { address: link.address, nodeId, features }, false, true);
+  }
+
+  /**
+   * Of two connections to one peer, the one both ends keep: the one dialed by the smaller node id.
+   * A peer of the original keeps the one it dialed, so we do too. Two connections dialed the same
+   * way (a reconnect racing its stale predecessor) keep the newer.
+   */
+  #preferred(current: Connection, candidate: Connection): Connection {
+    if (current.direction === candidate.direction) return candidate;
+    const remoteId = candidate.identity?.nodeId;
+    const inbound = current.direction === 'inbound' ? current : candidate;
+    const outbound = inbound === current ? candidate : current;
+    if (remoteId === undefined) return inbound;
+    return remoteId < this.nodeId ? inbound : outbound;
+  }
+
+  /**
+   * Drops a duplicate. The peer with the smaller id closes it, and only once it holds the kept one,
+   * so the other side never sees its live link close; the larger side just stops using it.
+   */
+  #retire(connection: Connection): void {
+    const remoteId = connection.identity?.nodeId;
+    const sameDirection = [...this.#links.values()].some(
+      (l) => l.key === connection.identity?.key && l.connection.direction === connection.direction,
+    );
+    if (sameDirection || (remoteId !== undefined && this.nodeId < remoteId)) {
+      connection.close('duplicate link');
+    } else {
+      connection.setDeadline(this.#limits.supersededGraceMs, 'duplicate link');
+    }
+  }
+
+  #onClose(connection: Connection, reason: string): void {
+    this.#connections.delete(connection);
+    this.#handshaking.delete(connection);
+    if (this.#pendingDials.has(connection)) {
+      this.#settleDial(connection, { ok: false, reason, retry: true });
+      return;
+    }
+    const key = connection.identity?.key;
+    const link = key === undefined ? undefined : this.#links.get(key);
+    if (link === undefined || link.connection !== connection) return;
+    this.#links.delete(link.key);
+    for (const alias of link.aliases) this.#byAddress.delete(alias);
+    if (this.#state === 'running') this.#emit({ type: 'disconnected', peer: link.address, reason });
+  }
+}

@@ -1,0 +1,71 @@
+import { isIP } from 'node:net';
+import { MAX_ADDRESS_LENGTH } from './limits.js';
+
+/** A peer's network address: an IPv4 or IPv6 literal or a DNS name, and a TCP port. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+const PORT = /^[0-9]{1,5}$/;
+
+/** Parses a TCP port number, 1..65535 (or 0..65535 with `allowZero`, for "pick a free port"). */
+export function parsePort(text: string, allowZero = false): ParseResult<number> {
+  if (!PORT.test(text)) return { ok: false, error: `'${text}' is not a port number` };
+  const port = Number(text);
+  if (port > 65_535 || (port === 0 && !allowZero)) {
+    return { ok: false, error: `port ${port} is out of range (${allowZero ? 0 : 1}-65535)` };
+  }
+  return { ok: true, value: port };
+}
+
+function isHostName(host: string): boolean {
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+/** Parses a host alone: an IPv4 literal, an IPv6 literal (with or without brackets) or a DNS name. */
+export function parseHost(text: string): ParseResult<string> {
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (isIP(bare) !== 0) return { ok: true, value: canonicalHost(bare) };
+  if (bare === text && isHostName(text)) return { ok: true, value: text.toLowerCase() };
+  return { ok: false, error: `'${text}' is not an IP address or a host name` };
+}
+
+/** Parses `host:port`, `[v6]:port` or `name:port`. */
+export function parseHostPort(text: string): ParseResult<HostPort> {
+  if (text.length > MAX_ADDRESS_LENGTH) {
+    return { ok: false, error: `address longer than ${MAX_ADDRESS_LENGTH} characters` };
+  }
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0) return { ok: false, error: `'${text}' is not of the form host:port` };
+  const hostText = text.slice(0, colon);
+  if (hostText.includes(':') && !(hostText.startsWith('[') && hostText.endsWith(']'))) {
+    return { ok: false, error: `'${text}': an IPv6 address needs brackets, as in [::1]:8080` };
+  }
+  const host = parseHost(hostText);
+  if (!host.ok) return host;
+  const port = parsePort(text.slice(colon + 1));
+  if (!port.ok) return port;
+  return { ok: true, value: { host: host.value, port: port.value } };
+}
+
+/** One spelling per IP literal, so that equal addresses compare equal as strings. */
+function canonicalHost(ip: string): string {
+  if (isIP(ip) === 6) return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  return ip;
+}
+
+/** `host:port`, with brackets around an IPv6 host. */
+export function formatHostPort({ host, port }: HostPort): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The canonical spelling of a `host:port` text, or undefined when it is not one. */
+export function normalizeAddress(text: string): string | undefined {
+  const parsed = parseHostPort(text);
+  return parsed.ok ? formatHostPort(parsed.value) : undefined;
+}

@@ -1,0 +1,160 @@
+import { normalizeAddress, type ParseResult } from './address.js';
+import { encodeFrame } from './frame.js';
+import {
+  MAX_FEATURE_LENGTH,
+  MAX_FEATURES,
+  MAX_GOSSIP_TEXT_LENGTH,
+  MAX_NODE_ID_LENGTH,
+  MAX_PEERS_PER_MESSAGE,
+} from './limits.js';
+
+/**
+ * What a peer says about itself beyond the original protocol. It rides in extra fields of `data`,
+ * which the original ignores, so a frame carrying it is still a valid original frame.
+ */
+export interface Identity {
+  /** Random id of the sending node, chosen at start. */
+  readonly nodeId?: string;
+  /** Extensions the sender understands; new message types go only to peers that list them. */
+  readonly features?: readonly string[];
+}
+
+export type Message =
+  | ({ readonly type: 'public_address'; readonly address: string } & Identity)
+  | ({ readonly type: 'known_peers'; readonly peers: readonly string[] } & Identity)
+  | { readonly type: 'random_message'; readonly text: string }
+  | { readonly type: 'goodbye' };
+
+export type MessageType = Message['type'];
+
+/** Extension names, as announced in `features`. */
+export const Feature = {
+  /** Sends and accepts `known_peers` in both directions of a link, so every new link merges views. */
+  exchange: 'exchange',
+  /** Sends `goodbye` before closing on purpose, so its peers do not try to reconnect. */
+  goodbye: 'goodbye',
+} as const;
+
+const NODE_ID = /^[0-9a-f]{8,64}$/;
+// Control characters would let a remote peer rewrite the console it is printed on.
+const PRINTABLE = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const fail = (error: string): ParseResult<never> => ({ ok: false, error });
+
+function decodeIdentity(data: Json): ParseResult<Identity> {
+  const identity: { nodeId?: string; features?: string[] } = {};
+  if (data.node_id !== undefined) {
+    const id = data.node_id;
+    if (typeof id !== 'string' || id.length > MAX_NODE_ID_LENGTH || !NODE_ID.test(id)) {
+      return fail('node_id is not a hex string of 8 to 64 characters');
+    }
+    identity.nodeId = id;
+  }
+  if (data.features !== undefined) {
+    const features = data.features;
+    if (
+      !Array.isArray(features) ||
+      features.length > MAX_FEATURES ||
+      !features.every((f) => typeof f === 'string' && f.length <= MAX_FEATURE_LENGTH)
+    ) {
+      return fail(`features is not a list of at most ${MAX_FEATURES} short strings`);
+    }
+    identity.features = features as string[];
+  }
+  return { ok: true, value: identity };
+}
+
+function decodeData(type: unknown, data: Json): ParseResult<Message> {
+  switch (type) {
+    case 'public_address': {
+      const address = typeof data.address === 'string' ? normalizeAddress(data.address) : undefined;
+      if (address === undefined) return fail('public_address.address is not a host:port');
+      const identity = decodeIdentity(data);
+      if (!identity.ok) return identity;
+      return { ok: true, value: { type, address, ...identity.value } };
+    }
+    case 'known_peers': {
+      const list = data.peers;
+      if (!Array.isArray(list)) return fail('known_peers.peers is not a list');
+      if (list.length > MAX_PEERS_PER_MESSAGE) {
+        return fail(
+          `known_peers lists ${list.length} peers, over the limit of ${MAX_PEERS_PER_MESSAGE}`,
+        );
+      }
+      const peers: string[] = [];
+      for (const entry of list) {
+        const address = typeof entry === 'string' ? normalizeAddress(entry) : undefined;
+        if (address === undefined)
+          return fail('known_peers.peers holds an entry that is not a host:port');
+        peers.push(address);
+      }
+      const identity = decodeIdentity(data);
+      if (!identity.ok) return identity;
+      return { ok: true, value: { type, peers, ...identity.value } };
+    }
+    case 'random_message': {
+      const text = data.data;
+      if (
+        typeof text !== 'string' ||
+        text.length > MAX_GOSSIP_TEXT_LENGTH ||
+        !PRINTABLE.test(text)
+      ) {
+        return fail(
+          `random_message.data is not 1 to ${MAX_GOSSIP_TEXT_LENGTH} printable characters`,
+        );
+      }
+      return { ok: true, value: { type, text } };
+    }
+    case 'goodbye':
+      return { ok: true, value: { type } };
+    default:
+      return fail(`unknown message type ${JSON.stringify(type)?.slice(0, 40)}`);
+  }
+}
+
+/** Validates a frame body. Nothing a remote peer sends reaches peer state without passing here. */
+export function decodeMessage(body: Uint8Array): ParseResult<Message> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (error) {
+    return fail(
+      error instanceof TypeError ? 'frame is not valid UTF-8' : 'frame is not valid JSON',
+    );
+  }
+  if (!isObject(json) || !isObject(json.data))
+    return fail('frame is not an object {"type", "data"}');
+  return decodeData(json.type, json.data);
+}
+
+function identityFields({ nodeId, features }: Identity): Json {
+  return {
+    ...(nodeId === undefined ? {} : { node_id: nodeId }),
+    ...(features === undefined ? {} : { features }),
+  };
+}
+
+/** The JSON object of the original's wire format, with our extensions as extra `data` fields. */
+export function toWire(message: Message): { type: MessageType; data: Json } {
+  switch (message.type) {
+    case 'public_address':
+      return { type: message.type, data: { address: message.address, ...identityFields(message) } };
+    case 'known_peers':
+      return { type: message.type, data: { peers: message.peers, ...identityFields(message) } };
+    case 'random_message':
+      return { type: message.type, data: { data: message.text } };
+    case 'goodbye':
+      return { type: message.type, data: {} };
+  }
+}
+
+/** A whole frame, ready for the socket. */
+export function encodeMessage(message: Message): Buffer {
+  return encodeFrame(Buffer.from(JSON.stringify(toWire(message)), 'utf8'));
+}
