@@ -24,6 +24,8 @@ export interface RemoteIdentity {
 
 export interface ConnectionHandlers {
   message(connection: Connection, message: Message): void;
+  /** The remote broke the protocol (bad frame or body); the owner must end the connection. */
+  invalid(connection: Connection, reason: string): void;
   close(connection: Connection, reason: string): void;
 }
 
@@ -38,6 +40,7 @@ export class Connection {
   #reason: string | undefined;
   #closed = false;
   #deadline: NodeJS.Timeout | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
   readonly #decoder = new FrameDecoder();
 
   constructor(
@@ -97,7 +100,7 @@ export class Connection {
     this.#reason = reason;
     this.clearDeadline();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.#closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
   }
 
   /** Closes at once, dropping anything unsent. */
@@ -113,13 +116,13 @@ export class Connection {
     try {
       frames = this.#decoder.push(chunk);
     } catch (error) {
-      this.destroy(error instanceof Error ? error.message : String(error));
+      this.#invalid(error instanceof Error ? error.message : String(error));
       return;
     }
     for (const frame of frames) {
       const decoded = decodeMessage(frame);
       if (!decoded.ok) {
-        this.destroy(decoded.error);
+        this.#invalid(decoded.error);
         return;
       }
       this.handlers.message(this, decoded.value);
@@ -127,10 +130,17 @@ export class Connection {
     }
   }
 
+  #invalid(reason: string): void {
+    this.handlers.invalid(this, reason);
+    // The owner ends it; make sure of it, since nothing more may be read from this stream.
+    this.destroy(reason);
+  }
+
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.clearDeadline();
+    clearTimeout(this.#closeTimer);
     this.handlers.close(this, this.#reason ?? 'closed');
   }
 }

@@ -90,6 +90,7 @@ export class Peer {
   #advertised = '';
   #port = 0;
   #state: State = 'new';
+  #starting: Promise<void> | undefined;
 
   constructor(options: PeerOptions = {}) {
     this.#options = options;
@@ -134,9 +135,14 @@ export class Peer {
   }
 
   /** Binds the port, then starts joining and gossiping. Rejects with ListenError. */
-  async start(): Promise<void> {
-    if (this.#state !== 'new') throw new Error(`peer already ${this.#state}`);
+  start(): Promise<void> {
+    if (this.#state !== 'new') return Promise.reject(new Error(`peer already ${this.#state}`));
     this.#state = 'starting';
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     const bindHost = this.#options.bindHost ?? '0.0.0.0';
     const server = createServer((socket) => this.#accept(socket));
     this.#server = server;
@@ -183,6 +189,8 @@ export class Peer {
 
   /** Says goodbye to the peers that understand it, closes every socket and timer. Idempotent. */
   async stop(): Promise<void> {
+    // A stop that arrives while the port is being bound waits for the bind, then undoes it.
+    if (this.#state === 'starting') await this.#starting?.catch(() => undefined);
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
@@ -224,6 +232,12 @@ export class Peer {
       direction,
       {
         message: (c, m) => this.#onMessage(c, m),
+        // A linked peer's violation is reported by its 'disconnected' event (with this reason), a
+        // dial's by its 'dial-failed'; an inbound stranger's would go unreported without this.
+        invalid: (c, reason) =>
+          c.direction === 'inbound' && c.identity === undefined
+            ? this.#reject(c, reason)
+            : c.destroy(reason),
         close: (c, reason) => this.#onClose(c, reason),
       },
       remote,
@@ -237,10 +251,19 @@ export class Peer {
   /** Dials an address heard of (from `--connect` or a peer list) unless it is us or linked. */
   #learn(address: string, bootstrap = false): void {
     if (this.#state !== 'running') return;
+    // Fast path: peer lists arrive normalized and mostly name peers we already have or are dialing.
+    if (this.#byAddress.has(address) || this.#dialer.busy(address)) return;
     const parsed = parseHostPort(address);
     if (!parsed.ok) return;
     const normalized = formatHostPort(parsed.value);
-    if (this.#isSelf(parsed.value, normalized) || this.#byAddress.has(normalized)) return;
+    if (this.#isSelf(parsed.value, normalized)) {
+      // A `--connect` that names this peer is a user mistake: say so (once) instead of ignoring it.
+      if (bootstrap) {
+        this.#emit({ type: 'dial-failed', peer: address, reason: 'that address is this peer' });
+      }
+      return;
+    }
+    if (this.#byAddress.has(normalized)) return;
     this.#dialer.want(
       normalized,
       bootstrap ? this.#limits.bootstrapBackoff : this.#limits.dialBackoff,
@@ -296,9 +319,10 @@ export class Peer {
     }
     const connection = this.#track(socket, 'inbound');
     this.#handshaking.add(connection);
-    connection.setDeadline(
-      this.#limits.handshakeTimeoutMs,
-      `no public_address within ${this.#limits.handshakeTimeoutMs} ms`,
+    const reason = `no public_address within ${this.#limits.handshakeTimeoutMs} ms`;
+    // Reported like any other refused connection (a silent timeout left no trace).
+    connection.setDeadline(this.#limits.handshakeTimeoutMs, reason, () =>
+      this.#reject(connection, reason),
     );
   }
 

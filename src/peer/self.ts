@@ -4,7 +4,8 @@ import type { HostPort } from '../protocol/address.js';
 const WILDCARDS = new Set(['0.0.0.0', '::', 'localhost']);
 
 function isLoopback(host: string): boolean {
-  return host.startsWith('127.') || host === '::1' || host === '::ffff:127.0.0.1';
+  // Hosts reach here in canonical form, where ::ffff:127.0.0.1 is spelled ::ffff:7f00:1.
+  return host.startsWith('127.') || host === '::1' || /^::ffff:7f[0-9a-f]{2}:/.test(host);
 }
 
 /**

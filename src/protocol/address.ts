@@ -31,7 +31,9 @@ function isHostName(host: string): boolean {
 export function parseHost(text: string): ParseResult<string> {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
   if (isIP(bare) !== 0) return { ok: true, value: canonicalHost(bare) };
-  if (bare === text && isHostName(text)) return { ok: true, value: text.toLowerCase() };
+  // A trailing dot names the same host: drop it, so both spellings compare equal.
+  if (bare === text && isHostName(text))
+    return { ok: true, value: text.toLowerCase().replace(/\.$/, '') };
   return { ok: false, error: `'${text}' is not an IP address or a host name` };
 }
 

@@ -1,0 +1,310 @@
+import { availableParallelism } from 'node:os';
+import { now } from '../peer/clock.js';
+import type { PeerEvent } from '../peer/events.js';
+import type { PeerLimits } from '../peer/limits.js';
+import { formatHostPort } from '../protocol/address.js';
+import {
+  chainOptions,
+  findFreePortRange,
+  LOOPBACK,
+  peerPorts,
+  portRangeProblem,
+} from './bootstrap.js';
+import { latencyStats, MessageLog } from './latency.js';
+import { countLinks, MeshState, missingLinks } from './mesh.js';
+import { type PeerOutcome, PeerPool } from './pool.js';
+import { openFileProblem, readOpenFileLimit } from './resources.js';
+import type { EmulationConfig, EmulationResult, EmulationStatus, PeerReport } from './result.js';
+
+export interface EmulationOptions {
+  /** Peers to run, at least 2. */
+  readonly peers: number;
+  /** Port of the first peer, the others following; 0 finds a free range. Default 8080. */
+  readonly basePort?: number;
+  /** Worker threads hosting the peers. Default: the number of cores. */
+  readonly threads?: number;
+  /** Gossip period of every peer. Default 2 s. */
+  readonly periodMs?: number;
+  /** How long to keep the mesh running and measure its messages once it formed. Default 0. */
+  readonly durationMs?: number;
+  /** Give up waiting for the full mesh after this long from launch. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Aborting stops every peer and returns what was measured, as `interrupted`. */
+  readonly signal?: AbortSignal;
+  /** Peer limits (tests shorten some). */
+  readonly limits?: Partial<PeerLimits>;
+  /** The open-file limit to check against; read from the process when not given. */
+  readonly openFileLimit?: number | null;
+}
+
+export type EmulationPhase = 'starting' | 'forming' | 'running' | 'stopping';
+
+/** Where the run is; reported whenever a count or the phase changes. */
+export interface EmulationProgress {
+  readonly phase: EmulationPhase;
+  readonly peers: number;
+  readonly listening: number;
+  readonly links: number;
+  readonly expectedLinks: number;
+  /** Gossip messages sent, and deliveries of them received, since the mesh formed (--duration). */
+  readonly messages: number;
+  readonly deliveries: number;
+  readonly elapsedMs: number;
+}
+
+/** The run was refused before any peer started: bad options, or more peers than files allow. */
+export class EmulationSetupError extends Error {
+  override readonly name = 'EmulationSetupError';
+}
+
+export const DEFAULTS = {
+  basePort: 8080,
+  periodMs: 2_000,
+  durationMs: 0,
+  timeoutMs: 30_000,
+} as const;
+
+/** After --duration, how long to wait for the last messages of the window to arrive. */
+const DRAIN_MS = 2_000;
+
+type WaitOutcome = 'done' | 'timeout' | 'aborted';
+
+function resolveConfig(options: EmulationOptions): EmulationConfig {
+  const config: EmulationConfig = {
+    peers: options.peers,
+    basePort: options.basePort ?? DEFAULTS.basePort,
+    threads: options.threads ?? availableParallelism(),
+    periodMs: options.periodMs ?? DEFAULTS.periodMs,
+    durationMs: options.durationMs ?? DEFAULTS.durationMs,
+    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+  };
+  if (!Number.isSafeInteger(config.peers) || config.peers < 2) {
+    throw new EmulationSetupError(`--peers must be a whole number >= 2, not ${config.peers}`);
+  }
+  if (!Number.isSafeInteger(config.threads) || config.threads < 1) {
+    throw new EmulationSetupError(`--threads must be a whole number >= 1, not ${config.threads}`);
+  }
+  if (config.basePort !== 0) {
+    const problem = portRangeProblem(config.basePort, config.peers);
+    if (problem !== null) throw new EmulationSetupError(problem);
+  }
+  const files = openFileProblem(config.peers, options.openFileLimit ?? readOpenFileLimit());
+  if (files !== null) throw new EmulationSetupError(files);
+  return config;
+}
+
+/**
+ * Runs one emulated network: `peers` real peers in a pool of worker threads on consecutive
+ * loopback ports, each joining through the one before it. Waits for the full mesh (or the
+ * timeout, or the signal), keeps it running for `durationMs` measuring its gossip, stops every
+ * peer and thread, and returns every figure. Throws EmulationSetupError when refused up front;
+ * otherwise never rejects (a taken port or a dead thread is a `failed` result).
+ */
+export async function runEmulation(
+  options: EmulationOptions,
+  onProgress?: (progress: EmulationProgress) => void,
+): Promise<EmulationResult> {
+  const requested = resolveConfig(options);
+  const n = requested.peers;
+  const basePort =
+    requested.basePort === 0 ? await findFreePortRange(n, LOOPBACK) : requested.basePort;
+  const threads = Math.min(requested.threads, n);
+  const config: EmulationConfig = { ...requested, basePort, threads };
+  const ports = peerPorts(basePort, n);
+  const addresses = ports.map((port) => formatHostPort({ host: LOOPBACK, port }));
+
+  const mesh = new MeshState(addresses);
+  const log = new MessageLog();
+  const listenedAt: Array<number | undefined> = ports.map(() => undefined);
+  const errors: Array<string | undefined> = ports.map(() => undefined);
+  let listening = 0;
+  let failures = 0;
+  /** Peers that listened or failed to: startup is over when all have. */
+  let accounted = 0;
+  const account = (i: number): void => {
+    if (listenedAt[i] === undefined && errors[i] === undefined) accounted++;
+  };
+  let lastLinkAt = 0;
+  let meshAt: number | undefined;
+  let frozen = false;
+  let phase: EmulationPhase = 'starting';
+
+  const waiters = new Set<() => void>();
+  const wake = (): void => {
+    for (const check of [...waiters]) check();
+  };
+  const report = (): void =>
+    onProgress?.({
+      phase,
+      peers: n,
+      listening,
+      links: mesh.mutualLinks,
+      expectedLinks: mesh.expectedLinks,
+      messages: log.messages,
+      deliveries: log.deliveries,
+      elapsedMs: now() - launchedAt,
+    });
+  const enter = (next: EmulationPhase): void => {
+    phase = next;
+    report();
+  };
+
+  const onEvent = (i: number, event: PeerEvent): void => {
+    switch (event.type) {
+      case 'listening':
+        account(i);
+        listenedAt[i] = event.at;
+        listening++;
+        report();
+        break;
+      case 'connected':
+      case 'disconnected':
+        if (frozen) return;
+        lastLinkAt = Math.max(lastLinkAt, event.at);
+        if (mesh.apply(i, event)) {
+          if (meshAt === undefined && mesh.complete) meshAt = lastLinkAt;
+          report();
+        }
+        break;
+      case 'message-sent':
+        log.onSent(event.text, event.at, event.peers);
+        if (phase === 'running') report();
+        break;
+      case 'message-received':
+        log.onReceived(event.text, event.at);
+        if (phase === 'running') report();
+        break;
+      default:
+        return;
+    }
+    wake();
+  };
+  const onEnd = (i: number, outcome: PeerOutcome): void => {
+    const port = ports[i];
+    let error: string | undefined;
+    if (outcome.outcome === 'listen-failed') {
+      error = outcome.code === 'EADDRINUSE' ? `port ${port} is already in use` : outcome.message;
+    } else if (outcome.outcome === 'crashed') {
+      error = `the peer on port ${port} died with its thread: ${outcome.message}`;
+    } else if (!frozen) {
+      error = `the peer on port ${port} stopped on its own`;
+    }
+    if (error === undefined) return;
+    account(i);
+    errors[i] = error;
+    failures++;
+    wake();
+  };
+
+  /** Resolves when `check()` holds (re-checked on every event), at `deadline`, or on abort. */
+  const waitFor = (check: () => boolean, deadline: number): Promise<WaitOutcome> =>
+    new Promise((resolve) => {
+      const signal = options.signal;
+      const finish = (outcome: WaitOutcome): void => {
+        clearTimeout(timer);
+        waiters.delete(test);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const test = (): void => {
+        if (check()) finish('done');
+      };
+      const onAbort = (): void => finish('aborted');
+      const timer = setTimeout(() => finish('timeout'), Math.max(0, deadline - now()));
+      waiters.add(test);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) finish('aborted');
+      else test();
+    });
+  const failed = (): boolean => failures > 0;
+
+  const launchedAt = now();
+  const deadline = launchedAt + config.timeoutMs;
+  const pool = new PeerPool({ threads, peersPerThread: Math.ceil(n / threads) });
+  enter('starting');
+  chainOptions(ports, {
+    periodMs: config.periodMs,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+  }).forEach((peerOptions, i) => {
+    const handle = pool.spawn(peerOptions, (event) => onEvent(i, event));
+    void handle.done.then((outcome) => onEnd(i, outcome));
+  });
+
+  let status: EmulationStatus;
+  let windowStart: number | undefined;
+  let windowEnd: number | undefined;
+  let outcome = await waitFor(() => accounted >= n, deadline);
+  if (outcome === 'done' && !failed()) {
+    enter('forming');
+    outcome = await waitFor(() => mesh.complete || failed(), deadline);
+  }
+  if (outcome === 'done' && !failed() && config.durationMs > 0) {
+    enter('running');
+    windowStart = now();
+    log.open(windowStart);
+    outcome = await waitFor(failed, windowStart + config.durationMs);
+    windowEnd = now();
+    log.close(windowEnd);
+    if (outcome === 'timeout') {
+      // The duration is over: let the window's last messages arrive.
+      outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
+      if (outcome === 'timeout') outcome = 'done';
+    }
+  }
+  if (outcome === 'aborted') status = 'interrupted';
+  else if (failed()) status = 'failed';
+  else if (outcome === 'timeout') status = 'timeout';
+  else status = 'mesh';
+
+  // What the matrix shows is the network as it was when stopping began.
+  frozen = true;
+  if (windowStart !== undefined && windowEnd === undefined) {
+    windowEnd = now();
+    log.close(windowEnd);
+  }
+  enter('stopping');
+  await pool.destroy();
+
+  const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
+  const peers: PeerReport[] = ports.map((port, i) => {
+    const at = listenedAt[i];
+    return {
+      port,
+      address: addresses[i] ?? '',
+      listenedMs: at === undefined ? null : at - launchedAt,
+      neighbours: neighbours[i] ?? [],
+      foreign: mesh.foreign(i),
+      error: errors[i] ?? null,
+    };
+  });
+  const listenTimes = listenedAt.filter((at) => at !== undefined);
+  const firstListen = Math.min(...listenTimes);
+  const lastListen = Math.max(...listenTimes);
+  const allListened = listenTimes.length === n;
+  return {
+    status,
+    config,
+    launchedAt,
+    elapsedMs: now() - launchedAt,
+    allListeningMs: allListened ? lastListen - launchedAt : null,
+    mesh:
+      meshAt === undefined || !allListened
+        ? null
+        : {
+            fromLaunchMs: meshAt - launchedAt,
+            fromFirstStartMs: meshAt - firstListen,
+            fromLastStartMs: meshAt - lastListen,
+          },
+    links: countLinks(ports, neighbours),
+    missingLinks: missingLinks(ports, neighbours),
+    messages: {
+      windowMs: windowStart === undefined || windowEnd === undefined ? 0 : windowEnd - windowStart,
+      sent: log.messages,
+      expected: log.expected,
+      received: log.deliveries,
+    },
+    latencyMs: latencyStats(log.latencies),
+    peers,
+    failures: errors.filter((e) => e !== undefined),
+  };
+}

@@ -1,0 +1,125 @@
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from '../host/messages.js';
+import type { PeerEvent } from '../peer/events.js';
+import type { PeerOptions } from '../peer/peer.js';
+
+const here = fileURLToPath(import.meta.url);
+
+/**
+ * The worker adapter, next to this module with this module's extension: `src/host/worker.ts` when
+ * run through tsx (worker threads inherit `--import tsx`), `dist/host/worker.js` once built.
+ */
+export const WORKER_FILE = join(dirname(here), '..', 'host', `worker${extname(here)}`);
+
+/** How long a peer's port may stay open after its task has settled (a thread that died). */
+const PORT_CLOSE_GRACE_MS = 1_000;
+
+/** How a hosted peer ended: its task's result, or the death of its thread. */
+export type PeerOutcome = HostResult | { readonly outcome: 'crashed'; readonly message: string };
+
+/** The main thread's handle on one hosted peer. */
+export interface PeerHandle {
+  /** Sends a command to the peer; ignored once it has ended. */
+  send(command: HostCommand): void;
+  /** Settles once the peer has ended and every event it sent has been delivered. Never rejects. */
+  readonly done: Promise<PeerOutcome>;
+  readonly ended: boolean;
+}
+
+export interface PoolOptions {
+  /** Worker threads, all started up front and kept until `destroy()`. */
+  readonly threads: number;
+  /** Peers one thread hosts at once; threads * this must cover every peer. */
+  readonly peersPerThread: number;
+}
+
+/**
+ * A fixed piscina pool whose tasks are long-lived peers. Facts of piscina 5 on Node 20 this relies
+ * on: `atomics: 'sync'` would freeze a thread whose task returned while other peers' servers are
+ * open, so atomics are disabled; an abort signal would make a task unable to share its thread (and
+ * aborting kills the thread), so peers are stopped by a message on their own port instead.
+ */
+export class PeerPool {
+  readonly #pool: Piscina<HostedPeerTask, HostResult>;
+  readonly #handles = new Set<PeerHandle>();
+
+  constructor({ threads, peersPerThread }: PoolOptions) {
+    this.#pool = new Piscina<HostedPeerTask, HostResult>({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: peersPerThread,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      atomics: 'disabled',
+    });
+    // Errors of a thread without a task would otherwise be thrown in the main thread.
+    this.#pool.on('error', () => {});
+  }
+
+  get threads(): number {
+    return this.#pool.threads.length;
+  }
+
+  /** Starts one peer on the least busy thread; `onEvent` gets every event it reports. */
+  spawn(options: PeerOptions, onEvent: (event: PeerEvent) => void): PeerHandle {
+    const { port1, port2 } = new MessageChannel();
+    let ended = false;
+    const portClosed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
+    port1.on('message', (message: HostMessage) => {
+      if (message.type === 'event') onEvent(message.event);
+    });
+    const task: HostedPeerTask = { options, port: port2 };
+    const settled: Promise<PeerOutcome> = this.#pool
+      .run(task, { transferList: [port2] })
+      .catch((error: unknown) => ({
+        outcome: 'crashed' as const,
+        message: error instanceof Error ? error.message : String(error),
+      }));
+    const done = settled.then(async (outcome) => {
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        portClosed,
+        new Promise<void>((resolve) => {
+          grace = setTimeout(resolve, PORT_CLOSE_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(grace);
+      ended = true;
+      port1.close();
+      this.#handles.delete(handle);
+      return outcome;
+    });
+    const handle: PeerHandle = {
+      send(command) {
+        if (!ended) port1.postMessage(command);
+      },
+      done,
+      get ended() {
+        return ended;
+      },
+    };
+    this.#handles.add(handle);
+    return handle;
+  }
+
+  /**
+   * Tells every peer still running to stop, waits for them (at most `graceMs`), then ends every
+   * thread. Whatever a peer did not finish in time dies with its thread.
+   */
+  async destroy(graceMs = 10_000): Promise<void> {
+    const pending = [...this.#handles];
+    for (const handle of pending) handle.send({ type: 'stop' });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending.map((h) => h.done)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.#pool.destroy();
+  }
+}

@@ -1,0 +1,85 @@
+import type { LatencyStats } from './latency.js';
+
+/**
+ * Everything one emulation run measured, as plain data: what the CLI renders (as tables or as
+ * JSON) and what benchmarks read. Times are milliseconds; absent figures are null, so the JSON
+ * document always has every field.
+ */
+
+/** `mesh`: every pair of peers linked. `timeout`: --timeout ran out first. `failed`: a peer could
+ * not listen or its thread died. `interrupted`: stopped by the caller (Ctrl-C). */
+export type EmulationStatus = 'mesh' | 'timeout' | 'failed' | 'interrupted';
+
+export interface EmulationConfig {
+  readonly peers: number;
+  readonly basePort: number;
+  readonly threads: number;
+  readonly periodMs: number;
+  readonly durationMs: number;
+  readonly timeoutMs: number;
+}
+
+/** One peer as the run left it. */
+export interface PeerReport {
+  readonly port: number;
+  /** The address it advertised (or would have). */
+  readonly address: string;
+  /** When it started listening, after launch; null if it never did. */
+  readonly listenedMs: number | null;
+  /** Ports of the emulated peers it reported linked, ascending. */
+  readonly neighbours: readonly number[];
+  /** Addresses it reported linked that are no emulated peer's. */
+  readonly foreign: readonly string[];
+  /** Why it is not running: could not listen, or its thread died. */
+  readonly error: string | null;
+}
+
+export interface MeshTimes {
+  /** From the launch of the run (pool start included). */
+  readonly fromLaunchMs: number;
+  /** From the moment the first peer listened. */
+  readonly fromFirstStartMs: number;
+  /** From the moment the last peer listened. */
+  readonly fromLastStartMs: number;
+}
+
+export interface LinkCounts {
+  /** Pairs of peers that both report the link. */
+  readonly formed: number;
+  /** Pairs in a full mesh: n(n-1)/2. */
+  readonly expected: number;
+  /** Pairs where only one side reports the link. */
+  readonly oneSided: number;
+}
+
+export interface MessageCounts {
+  /** How long messages were measured (--duration, as run). */
+  readonly windowMs: number;
+  /** Gossip messages sent during the window. */
+  readonly sent: number;
+  /** Deliveries those messages should make: the links each was sent on, summed. */
+  readonly expected: number;
+  /** Deliveries of those messages that were reported received. */
+  readonly received: number;
+}
+
+export interface EmulationResult {
+  readonly status: EmulationStatus;
+  readonly config: EmulationConfig;
+  /** Epoch milliseconds on the clock shared by every thread. */
+  readonly launchedAt: number;
+  readonly elapsedMs: number;
+  /** From launch until the last peer listened; null if some never did. */
+  readonly allListeningMs: number | null;
+  /** Null unless the full mesh formed. */
+  readonly mesh: MeshTimes | null;
+  readonly links: LinkCounts;
+  /** Port pairs [lower, higher] without a link both sides report, ascending. */
+  readonly missingLinks: ReadonlyArray<readonly [number, number]>;
+  readonly messages: MessageCounts;
+  /** Over every (message, receiver) pair of the window; null when there was none. */
+  readonly latencyMs: LatencyStats | null;
+  readonly peers: readonly PeerReport[];
+  /** One line per problem (a taken port, a dead thread), for people. */
+  readonly failures: readonly string[];
+}

@@ -1,0 +1,34 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { PeerEvent } from '../peer/events.js';
+import type { PeerOptions } from '../peer/peer.js';
+
+/**
+ * The contract between a host (the emulator's main thread) and the worker adapter that runs one
+ * peer in a worker thread. Everything here crosses threads by structured clone.
+ */
+
+/** One piscina task: a peer to run until told to stop, and the port to talk over. */
+export interface HostedPeerTask {
+  readonly options: PeerOptions;
+  /** Transferred with the task: events go out over it, commands come in. */
+  readonly port: MessagePort;
+}
+
+/**
+ * What a host can tell a hosted peer. Only `stop` for now; the union is the place to add
+ * fault injection later (`{ type: 'cut-link', peer }`, `{ type: 'kill' }`, `{ type: 'restart' }`).
+ */
+export type HostCommand = { readonly type: 'stop' };
+
+/** What a hosted peer tells its host over the port. */
+export type HostMessage = { readonly type: 'event'; readonly event: PeerEvent };
+
+/** How a hosted peer's task ends. */
+export type HostResult =
+  | { readonly outcome: 'stopped' }
+  | {
+      readonly outcome: 'listen-failed';
+      readonly code: string;
+      readonly address: string;
+      readonly message: string;
+    };

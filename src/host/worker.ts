@@ -1,0 +1,47 @@
+import { ListenError, Peer } from '../peer/peer.js';
+import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './messages.js';
+
+/**
+ * The worker-thread adapter: a piscina task that runs one Peer. It forwards every peer event over
+ * the task's port, obeys commands coming in on it, and resolves once the peer has stopped (or
+ * could not listen). Many of these tasks share one thread; the peer never knows it is hosted.
+ */
+export default async function hostPeer({ options, port }: HostedPeerTask): Promise<HostResult> {
+  const peer = new Peer(options);
+  const post = (message: HostMessage): void => port.postMessage(message);
+  peer.events.subscribe((event) => post({ type: 'event', event }));
+
+  let requestStop: () => void = () => {};
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
+  port.on('message', (command: HostCommand) => {
+    switch (command.type) {
+      case 'stop':
+        requestStop();
+        return;
+    }
+  });
+  // The host went away without a word: stop rather than run forever.
+  port.once('close', () => requestStop());
+
+  try {
+    await peer.start();
+  } catch (error) {
+    port.close();
+    if (error instanceof ListenError) {
+      return {
+        outcome: 'listen-failed',
+        code: error.code,
+        address: error.address,
+        message: error.message,
+      };
+    }
+    throw error;
+  }
+  await stopRequested;
+  await peer.stop();
+  // Closing after the last event: the host's 'close' comes after every message posted before it.
+  port.close();
+  return { outcome: 'stopped' };
+}

@@ -1,0 +1,306 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { chainOptions, peerPorts, portRangeProblem } from '../src/emulator/bootstrap.js';
+import { latencyStats, MessageLog, percentile } from '../src/emulator/latency.js';
+import { countLinks, MeshState, missingLinks } from '../src/emulator/mesh.js';
+import {
+  formatDuration,
+  formatProgress,
+  MARK,
+  renderCompact,
+  renderMatrix,
+  renderReport,
+  renderSummary,
+} from '../src/emulator/render.js';
+import { filesNeeded, maxPeersFor, openFileProblem } from '../src/emulator/resources.js';
+import type { EmulationResult } from '../src/emulator/result.js';
+import type { PeerEvent } from '../src/peer/events.js';
+
+const addr = (port: number): string => `127.0.0.1:${port}`;
+const connected = (port: number, at = 0): PeerEvent => ({
+  type: 'connected',
+  peer: addr(port),
+  direction: 'outbound',
+  at,
+});
+const disconnected = (port: number, at = 0): PeerEvent => ({
+  type: 'disconnected',
+  peer: addr(port),
+  reason: 'test',
+  at,
+});
+
+/** A result as runEmulation would return it for these neighbour lists (by port). */
+function fakeResult(
+  ports: readonly number[],
+  neighbours: readonly (readonly number[])[],
+  overrides: Partial<EmulationResult> = {},
+): EmulationResult {
+  return {
+    status: 'mesh',
+    config: {
+      peers: ports.length,
+      basePort: ports[0] ?? 0,
+      threads: 2,
+      periodMs: 2_000,
+      durationMs: 0,
+      timeoutMs: 30_000,
+    },
+    launchedAt: 1_700_000_000_000,
+    elapsedMs: 1_234,
+    allListeningMs: 100,
+    mesh: { fromLaunchMs: 300, fromFirstStartMs: 250, fromLastStartMs: 200 },
+    links: countLinks(ports, neighbours),
+    missingLinks: missingLinks(ports, neighbours),
+    messages: { windowMs: 0, sent: 0, expected: 0, received: 0 },
+    latencyMs: null,
+    peers: ports.map((port, i) => ({
+      port,
+      address: addr(port),
+      listenedMs: 10 + i,
+      neighbours: neighbours[i] ?? [],
+      foreign: [],
+      error: null,
+    })),
+    failures: [],
+    ...overrides,
+  };
+}
+
+/** Every peer linked to every other. */
+function fullMesh(ports: readonly number[]): number[][] {
+  return ports.map((p) => ports.filter((q) => q !== p));
+}
+
+describe('MeshState', () => {
+  const ports = [9000, 9001, 9002];
+  const mesh = (): MeshState => new MeshState(ports.map(addr));
+
+  test('counts a link once both ends report it', () => {
+    const state = mesh();
+    assert.equal(state.expectedLinks, 3);
+    assert.equal(state.apply(0, connected(9001)), true);
+    assert.equal(state.mutualLinks, 0);
+    state.apply(1, connected(9000));
+    assert.equal(state.mutualLinks, 1);
+    assert.deepEqual(state.neighbours(0), [1]);
+    assert.equal(state.complete, false);
+  });
+
+  test('is complete when every pair is linked both ways, and not after a disconnect', () => {
+    const state = mesh();
+    for (const [i, port] of ports.entries()) {
+      for (const other of ports) if (other !== port) state.apply(i, connected(other));
+    }
+    assert.equal(state.mutualLinks, 3);
+    assert.equal(state.complete, true);
+    assert.equal(state.apply(2, disconnected(9000)), true);
+    assert.equal(state.mutualLinks, 2);
+    assert.equal(state.complete, false);
+    assert.deepEqual(state.neighbours(2), [1]);
+  });
+
+  test('a link reported twice stays until both are gone', () => {
+    const state = mesh();
+    state.apply(0, connected(9001));
+    assert.equal(state.apply(0, connected(9001)), false);
+    assert.equal(state.apply(0, disconnected(9001)), false);
+    assert.deepEqual(state.neighbours(0), [1]);
+    assert.equal(state.apply(0, disconnected(9001)), true);
+    assert.deepEqual(state.neighbours(0), []);
+  });
+
+  test('keeps addresses of no emulated peer apart, and ignores other events', () => {
+    const state = mesh();
+    state.apply(1, connected(7777));
+    assert.deepEqual(state.neighbours(1), []);
+    assert.deepEqual(state.foreign(1), [addr(7777)]);
+    assert.equal(state.apply(1, { type: 'stopped', at: 0 }), false);
+    assert.equal(state.apply(5, connected(9000)), false);
+  });
+});
+
+describe('countLinks and missingLinks', () => {
+  const ports = [1, 2, 3, 4];
+  test('a full mesh has every link and none missing', () => {
+    assert.deepEqual(countLinks(ports, fullMesh(ports)), { formed: 6, expected: 6, oneSided: 0 });
+    assert.deepEqual(missingLinks(ports, fullMesh(ports)), []);
+  });
+  test('a chain with one one-sided link', () => {
+    const neighbours = [[2], [1, 3], [2, 4], []];
+    assert.deepEqual(countLinks(ports, neighbours), { formed: 2, expected: 6, oneSided: 1 });
+    assert.deepEqual(missingLinks(ports, neighbours), [
+      [1, 3],
+      [1, 4],
+      [2, 4],
+      [3, 4],
+    ]);
+  });
+});
+
+describe('latency', () => {
+  const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+  test('nearest-rank percentiles', () => {
+    assert.equal(percentile(hundred, 50), 50);
+    assert.equal(percentile(hundred, 99), 99);
+    assert.equal(percentile([7], 50), 7);
+    assert.throws(() => percentile([], 50), RangeError);
+  });
+  test('stats of unsorted samples, and of none', () => {
+    assert.deepEqual(latencyStats([...hundred].reverse()), {
+      count: 100,
+      p50: 50,
+      p90: 90,
+      p99: 99,
+      max: 100,
+    });
+    assert.equal(latencyStats([]), null);
+  });
+
+  test('MessageLog matches receipts to sends by text, in either order, inside the window', () => {
+    const log = new MessageLog();
+    log.onSent('before', 5, 2);
+    log.onReceived('before', 6);
+    log.open(10);
+    log.onReceived('a', 13); // its send arrives later, from another thread
+    log.onSent('a', 11, 2);
+    log.onReceived('a', 12);
+    assert.equal(log.complete, true);
+    log.onSent('b', 20, 1);
+    assert.equal(log.complete, false);
+    log.close(25);
+    log.onSent('late', 26, 3);
+    log.onReceived('b', 27);
+    log.onReceived('late', 28);
+    log.onReceived('unknown', 29);
+    assert.equal(log.messages, 2);
+    assert.equal(log.expected, 3);
+    assert.equal(log.deliveries, 3);
+    assert.equal(log.complete, true);
+    assert.deepEqual([...log.latencies].sort(), [1, 2, 7]);
+  });
+});
+
+describe('bootstrap and resources', () => {
+  test('ports in a row, each peer joining through the one before', () => {
+    const ports = peerPorts(8080, 3);
+    assert.deepEqual(ports, [8080, 8081, 8082]);
+    const options = chainOptions(ports, { periodMs: 500 });
+    assert.equal(options[0]?.connect, undefined);
+    assert.equal(options[1]?.connect, '127.0.0.1:8080');
+    assert.equal(options[2]?.connect, '127.0.0.1:8081');
+    assert.equal(options[2]?.port, 8082);
+    assert.equal(options[2]?.periodMs, 500);
+  });
+  test('a range past the last port is refused', () => {
+    assert.equal(portRangeProblem(65_530, 6), null);
+    assert.match(portRangeProblem(65_530, 7) ?? '', /65530-65536/);
+  });
+  test('the open-file check names both numbers', () => {
+    assert.equal(openFileProblem(20, 20_000), null);
+    assert.equal(openFileProblem(1_000, null), null);
+    const problem = openFileProblem(200, 20_000) ?? '';
+    assert.match(problem, new RegExp(`${filesNeeded(200)}`));
+    assert.match(problem, /20000/);
+    const max = maxPeersFor(20_000);
+    assert.ok(filesNeeded(max) <= 20_000 && filesNeeded(max + 1) > 20_000);
+  });
+});
+
+describe('render', () => {
+  const ports = [8080, 8081, 8082];
+
+  test('the matrix has a row per peer with its marks and degree', () => {
+    const text = renderMatrix(fakeResult(ports, fullMesh(ports)));
+    const rows = text.split('\n').filter((l) => /^\d{4,5} /.test(l));
+    assert.equal(rows.length, 3);
+    for (const row of rows) {
+      assert.match(row, /2$/);
+      assert.equal([...row].filter((c) => c === MARK.link).length, 2);
+    }
+    assert.doesNotMatch(text, / \n/, 'no trailing spaces');
+  });
+
+  test('a missing and a one-sided link show in the matrix', () => {
+    const neighbours = [[8081], [8080, 8082], []];
+    const text = renderMatrix(fakeResult(ports, neighbours));
+    const row = (port: number): string =>
+      text.split('\n').find((l) => l.startsWith(String(port))) ?? '';
+    assert.match(row(8081), new RegExp(`${MARK.link} +${MARK.oneSided} +2$`));
+    assert.match(row(8082), new RegExp(`${MARK.none} +${MARK.none} +0$`));
+    assert.match(text, /only the row's peer/);
+  });
+
+  test('a peer that never listened is marked so', () => {
+    const result = fakeResult(ports, [[], [], []]);
+    const peers = result.peers.map((p, i) =>
+      i === 1 ? { ...p, listenedMs: null, error: 'port 8081 is already in use' } : p,
+    );
+    const text = renderReport({
+      ...result,
+      status: 'failed',
+      peers,
+      failures: ['port 8081 is already in use'],
+    });
+    assert.match(text, /^port 8081 is already in use/);
+    assert.match(text, /8081 .*not listening/);
+  });
+
+  test('above 40 peers: a degree histogram and the missing links, unless the matrix is forced', () => {
+    const many = peerPorts(9000, 45);
+    const neighbours = fullMesh(many);
+    neighbours[0] = neighbours[0]?.filter((p) => p !== 9044) ?? [];
+    neighbours[44] = neighbours[44]?.filter((p) => p !== 9000) ?? [];
+    const result = fakeResult(many, neighbours);
+    const compact = renderReport(result);
+    assert.match(compact, /missing links \(1\): 9000-9044/);
+    assert.match(compact, /^ *44 +43$/m);
+    assert.match(compact, /^ *43 +2$/m);
+    assert.doesNotMatch(compact, new RegExp(MARK.link));
+    assert.equal(renderCompact(fakeResult(many, fullMesh(many))).includes('none'), true);
+    const forced = renderReport(result, { matrix: true });
+    assert.match(forced, new RegExp(MARK.link));
+  });
+
+  test('the summary states every figure', () => {
+    const text = renderSummary(
+      fakeResult(ports, fullMesh(ports), {
+        messages: { windowMs: 5_000, sent: 15, expected: 30, received: 29 },
+        latencyMs: { count: 29, p50: 0.5, p90: 1.5, p99: 12, max: 40 },
+      }),
+    );
+    assert.match(text, /status +full mesh formed/);
+    assert.match(text, /all listening +100 ms after launch/);
+    assert.match(text, /250 ms after the first peer started, 200 ms after the last/);
+    assert.match(text, /links +3 of 3/);
+    assert.match(text, /15 sent, 29 of 30 deliveries received in 5 s/);
+    assert.match(text, /p50 0\.50 ms, p90 1\.50 ms, p99 12 ms, max 40 ms over 29 deliveries/);
+  });
+
+  test('a timeout says how many links are missing', () => {
+    const text = renderSummary(
+      fakeResult(ports, [[8081], [8080], []], { status: 'timeout', mesh: null }),
+    );
+    assert.match(text, /no full mesh within 30 s: 2 of 3 links missing/);
+    assert.match(text, /full mesh +not formed/);
+  });
+
+  test('durations and progress', () => {
+    assert.equal(formatDuration(0.123), '0.12 ms');
+    assert.equal(formatDuration(840.4), '840 ms');
+    assert.equal(formatDuration(2_000), '2 s');
+    assert.equal(formatDuration(12_345), '12.3 s');
+    assert.equal(formatDuration(125_000), '2 min 5 s');
+    const line = formatProgress({
+      phase: 'forming',
+      peers: 3,
+      listening: 3,
+      links: 1,
+      expectedLinks: 3,
+      messages: 0,
+      deliveries: 0,
+      elapsedMs: 150,
+    });
+    assert.equal(line, 'forming the mesh: 1/3 links, 150 ms');
+  });
+});
