@@ -27,6 +27,7 @@ const disconnected = (port: number, at = 0): PeerEvent => ({
   type: 'disconnected',
   peer: addr(port),
   reason: 'test',
+  reconnecting: false,
   at,
 });
 

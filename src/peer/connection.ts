@@ -38,6 +38,7 @@ export class Connection {
   identity: RemoteIdentity | undefined;
   readonly remote: string;
   #reason: string | undefined;
+  #closedLocally = false;
   #closed = false;
   #deadline: NodeJS.Timeout | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
@@ -63,6 +64,14 @@ export class Connection {
 
   get closed(): boolean {
     return this.#closed || this.#reason !== undefined;
+  }
+
+  /**
+   * True when this side chose to close (stopping, a protocol violation, a duplicate, a goodbye);
+   * false when the link broke or the remote closed it: only those are worth reconnecting.
+   */
+  get closedLocally(): boolean {
+    return this.#closedLocally;
   }
 
   /** Closes the connection unless it is already closing, once `ms` pass without `clearDeadline`. */
@@ -98,6 +107,7 @@ export class Connection {
   close(reason: string): void {
     if (this.closed) return;
     this.#reason = reason;
+    this.#closedLocally = true;
     this.clearDeadline();
     this.socket.end();
     this.#closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
@@ -105,7 +115,10 @@ export class Connection {
 
   /** Closes at once, dropping anything unsent. */
   destroy(reason: string): void {
-    this.#reason ??= reason;
+    if (this.#reason === undefined) {
+      this.#reason = reason;
+      this.#closedLocally = true;
+    }
     this.clearDeadline();
     this.socket.destroy();
   }

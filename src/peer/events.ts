@@ -24,7 +24,13 @@ export type PeerEvent = Base &
         readonly nodeId?: string;
         readonly direction: Direction;
       }
-    | { readonly type: 'disconnected'; readonly peer: string; readonly reason: string }
+    | {
+        readonly type: 'disconnected';
+        readonly peer: string;
+        readonly reason: string;
+        /** The link broke (rather than being closed on purpose): the peer is dialing it again. */
+        readonly reconnecting: boolean;
+      }
     | { readonly type: 'message-received'; readonly peer: string; readonly text: string }
     | { readonly type: 'message-sent'; readonly text: string; readonly peers: number }
     | {

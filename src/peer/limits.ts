@@ -21,6 +21,12 @@ export interface PeerLimits {
   readonly bootstrapBackoff: BackoffPolicy;
   /** Addresses learned from other peers: a few tries, then give up. */
   readonly dialBackoff: BackoffPolicy;
+  /**
+   * A link that broke (reset, read error, closed without goodbye) is dialed again: quickly at
+   * first, since a cut link usually comes back at once, then backing off to at most 5 s between
+   * tries, and given up after 10 tries (about half a minute) when the peer is really gone.
+   */
+  readonly reconnectBackoff: BackoffPolicy;
   /** A duplicate link the other side should close; we close it ourselves after this. */
   readonly supersededGraceMs: number;
   /** How long `stop()` lets sockets flush their goodbye before destroying them. */
@@ -36,6 +42,7 @@ export const DEFAULT_LIMITS: PeerLimits = {
   maxQueuedDials: 1_024,
   bootstrapBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: Number.POSITIVE_INFINITY },
   dialBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: 6 },
+  reconnectBackoff: { baseMs: 50, maxMs: 5_000, maxAttempts: 10 },
   supersededGraceMs: 5_000,
   stopGraceMs: 500,
 };

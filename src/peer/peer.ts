@@ -187,6 +187,19 @@ export class Peer {
     this.#emit({ type: 'message-sent', text, peers: this.#links.size });
   }
 
+  /**
+   * Breaks the link to `peer` as a network failure would: the socket is destroyed with no goodbye,
+   * so both ends see a broken link and reconnect. For tests and for the emulator's fault injection.
+   * Returns false when there is no such link.
+   */
+  breakLink(peer: string): boolean {
+    const key = this.#byAddress.get(peer);
+    const link = key === undefined ? undefined : this.#links.get(key);
+    if (link === undefined) return false;
+    link.connection.socket.destroy(new Error('link broken on purpose'));
+    return true;
+  }
+
   /** Says goodbye to the peers that understand it, closes every socket and timer. Idempotent. */
   async stop(): Promise<void> {
     // A stop that arrives while the port is being bound waits for the bind, then undoes it.
@@ -575,6 +588,11 @@ export class Peer {
     if (link === undefined || link.connection !== connection) return;
     this.#links.delete(link.key);
     for (const alias of link.aliases) this.#byAddress.delete(alias);
-    if (this.#state === 'running') this.#emit({ type: 'disconnected', peer: link.address, reason });
+    if (this.#state !== 'running') return;
+    // A link closed on purpose (by either side's goodbye, a violation, a duplicate) stays closed;
+    // one that broke is dialed again, and whichever end gets through first keeps the link.
+    const reconnecting = !connection.closedLocally;
+    this.#emit({ type: 'disconnected', peer: link.address, reason, reconnecting });
+    if (reconnecting) this.#dialer.want(link.address, this.#limits.reconnectBackoff);
   }
 }
