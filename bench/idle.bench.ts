@@ -1,0 +1,86 @@
+import { type BenchContext, byMode } from './context.js';
+import { type HostKind, runProbe } from './probe.js';
+import { type BenchResult, check, machine, type Row, type TargetCheck } from './report.js';
+
+export const IDLE_FIGURES = {
+  host: 'host',
+  N: 'N',
+  cpuPerPeerPct: 'CPU/peer % core',
+  rssPerPeerKB: 'RSS/peer KB',
+  rssTotalPerPeerKB: 'process RSS/N KB',
+  heapPerPeerKB: 'heap/peer KB',
+} as const;
+
+/**
+ * Idle cost: a full mesh whose peers never gossip in the window (period of an hour), in a fresh
+ * process. CPU of the hosting process over the window per peer; memory added by the peers (RSS
+ * and, on one thread, JS heap) after a forced GC, against the same process before they started.
+ */
+export async function idleBench(context: BenchContext): Promise<BenchResult> {
+  const sizes = byMode(context.mode, { full: [20, 50, 100], quick: [20], smoke: [5] });
+  const idleMs = byMode(context.mode, { full: 6_000, quick: 2_000, smoke: 500 });
+  const settleMs = byMode(context.mode, { full: 1_000, quick: 300, smoke: 200 });
+  const hosts: HostKind[] = ['thread', 'workers'];
+  const rows: Row[] = [];
+  for (const n of sizes.filter((s) => s <= context.maxPeers)) {
+    for (const host of hosts) {
+      const result = await runProbe({
+        host,
+        n,
+        threads: context.threads,
+        idleMs,
+        settleMs,
+        latencyMs: 0,
+        periodMs: 0,
+        timeoutMs: 60_000,
+      });
+      const idle = result.idle;
+      if (idle === undefined) throw new Error(`no idle figures for ${host} N=${n}`);
+      rows.push({
+        host: host === 'workers' ? `${context.threads} threads` : '1 thread',
+        N: n,
+        cpuPerPeerPct: idle.cpuPerPeerPct,
+        rssPerPeerKB: idle.rssPerPeerBytes / 1_024,
+        rssTotalPerPeerKB: idle.rssTotalPerPeerBytes / 1_024,
+        // Worker heaps are not visible from the main thread: RSS is the figure there.
+        heapPerPeerKB: (idle.heapPerPeerBytes ?? idle.rssPerPeerBytes) / 1_024,
+      });
+      console.error(`  idle ${host} N=${n}: ${idle.cpuPerPeerPct.toFixed(4)} % core/peer`);
+    }
+  }
+  const targets: TargetCheck[] = [];
+  const largest = Math.max(...rows.map((r) => Number(r.N)));
+  for (const row of rows.filter((r) => r.N === largest)) {
+    targets.push(
+      check(
+        `idle CPU per peer at N=${largest}, ${row.host}`,
+        Number(row.cpuPerPeerPct),
+        0.1,
+        '% core',
+      ),
+    );
+    // The peer's own memory: on worker threads RSS/peer also spreads the threads' isolates.
+    if (row.host === '1 thread') {
+      targets.push(
+        check(`memory per peer at N=${largest}, ${row.host}`, Number(row.rssPerPeerKB), 200, 'KB'),
+      );
+    }
+  }
+  return {
+    benchmark: 'idle',
+    mode: context.mode,
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: machine(),
+    params: { idleMs, settleMs, threads: context.threads, periodMs: 3_600_000 },
+    figures: Object.keys(IDLE_FIGURES),
+    rows,
+    targets,
+    notes: [
+      'CPU/peer: user + system CPU of the whole process over the idle window, / window / N, in % of one core',
+      'RSS/peer: (RSS with the mesh up - RSS before any peer started) / N, after forced GC; on worker threads it includes the threads’ own isolates',
+      'process RSS/N: the whole process’s RSS / N (what a host costs per peer, runtime included)',
+      'heap/peer: JS heap added per peer on one thread; on worker threads (heaps not visible) it repeats RSS/peer',
+    ],
+  };
+}

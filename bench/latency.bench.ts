@@ -1,0 +1,78 @@
+import { type BenchContext, byMode } from './context.js';
+import { type HostKind, runProbe } from './probe.js';
+import { type BenchResult, check, machine, type Row, type TargetCheck } from './report.js';
+
+export const LATENCY_FIGURES = {
+  host: 'host',
+  N: 'N',
+  messages: 'messages',
+  pairs: 'pairs',
+  delivered: 'delivered %',
+  p50Ms: 'p50 ms',
+  p90Ms: 'p90 ms',
+  p99Ms: 'p99 ms',
+  maxMs: 'max ms',
+} as const;
+
+/**
+ * Delivery latency with the mesh formed and every peer gossiping on its own timer: over every
+ * (message, receiver) pair of the messages sent in the window, receive time minus send time, both
+ * from the clock all threads share. One thread (HDR histogram over the peers' events) and the
+ * emulator's worker pool (its own latency figures), each in a fresh process.
+ */
+export async function latencyBench(context: BenchContext): Promise<BenchResult> {
+  const sizes = byMode(context.mode, { full: [20, 50, 100], quick: [20, 50], smoke: [5] });
+  const windowMs = byMode(context.mode, { full: 5_000, quick: 1_500, smoke: 500 });
+  const periodMs = byMode(context.mode, { full: 1_000, quick: 1_000, smoke: 250 });
+  const hosts: HostKind[] = ['thread', 'workers'];
+  const rows: Row[] = [];
+  for (const n of sizes.filter((s) => s <= context.maxPeers)) {
+    for (const host of hosts) {
+      const result = await runProbe({
+        host,
+        n,
+        threads: context.threads,
+        idleMs: 0,
+        settleMs: 0,
+        latencyMs: windowMs,
+        periodMs,
+        timeoutMs: 60_000,
+      });
+      const l = result.latency;
+      if (l === undefined) throw new Error(`no latency for ${host} N=${n}`);
+      rows.push({
+        host: host === 'workers' ? `${context.threads} threads` : '1 thread',
+        N: n,
+        messages: l.messages,
+        pairs: l.pairs,
+        delivered: l.deliveredFraction * 100,
+        p50Ms: l.p50Ms,
+        p90Ms: l.p90Ms,
+        p99Ms: l.p99Ms,
+        maxMs: l.maxMs,
+      });
+      console.error(`  latency ${host} N=${n}: p99 ${l.p99Ms.toFixed(2)} ms`);
+    }
+  }
+  const targets: TargetCheck[] = [];
+  for (const row of rows.filter((r) => r.N === 100)) {
+    targets.push(check(`latency p99 at N=100, ${row.host}`, Number(row.p99Ms), 5, 'ms'));
+    targets.push(check(`delivered at N=100, ${row.host}`, Number(row.delivered), 100, '%', false));
+  }
+  return {
+    benchmark: 'latency',
+    mode: context.mode,
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: machine(),
+    params: { periodMs, windowMs, threads: context.threads, bootstrap: 'chain' },
+    figures: Object.keys(LATENCY_FIGURES),
+    rows,
+    targets,
+    notes: [
+      'pairs = deliveries the window’s messages should make (the links each was sent on)',
+      '1 thread: HDR histogram (1 µs) over the peers’ events; worker threads: the emulator’s own latency figures',
+      'every peer gossips on its own timer; peers start within milliseconds, so their sends come in bursts',
+    ],
+  };
+}
