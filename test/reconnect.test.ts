@@ -36,7 +36,8 @@ test('a link broken under both peers is restored, by one connection, without any
   await nextEvent(a, 'message-received', (e) => e.peer === b.advertised);
   await nextEvent(b, 'message-received', (e) => e.peer === a.advertised);
   // The link the peers kept is the same one at both ends: each saw one loss and one new link.
-  const count = (events: PeerEvent[], type: PeerEvent['type']) => events.filter((e) => e.type === type).length;
+  const count = (events: PeerEvent[], type: PeerEvent['type']) =>
+    events.filter((e) => e.type === type).length;
   assert.equal(count(eventsA, 'disconnected'), 1);
   assert.equal(count(eventsB, 'disconnected'), 1);
   assert.equal(count(eventsA, 'connected'), 1);
@@ -53,7 +54,8 @@ test('a peer that stops cleanly says goodbye: its peers drop it at once and do n
   assert.equal(event.reconnecting, false);
   assert.match(event.reason, /goodbye/);
   // Wait a few gossip rounds between the remaining two: no dial toward the departed peer.
-  for (let i = 0; i < 3; i++) await nextEvent(a, 'message-received', (e) => e.peer === b.advertised);
+  for (let i = 0; i < 3; i++)
+    await nextEvent(a, 'message-received', (e) => e.peer === b.advertised);
   assert.deepEqual(a.peers, [b.advertised]);
   assert.equal(eventsA.filter((e) => e.type === 'dial-failed').length, 0);
 });
@@ -64,9 +66,12 @@ test('a peer gone without goodbye is retried with backoff, one event per try, th
   const reconnectBackoff = { baseMs: 10, maxMs: 40, maxAttempts: 3 };
   const a = await startPeer(undefined, { limits: { reconnectBackoff } });
   peers.push(a);
+  const proven = nextEvent(a, 'address-proven');
   const b = await startPeer(a);
   peers.push(b);
   await until(peers, () => isFullMesh(peers), 'two peers linked');
+  // Only an address a has proven is worth redialing: wait for a's dial-back to b to succeed.
+  assert.equal((await proven).peer, b.advertised);
   const failures: number[] = [];
   const gaveUp = new Promise<void>((resolve) =>
     t.after(

@@ -39,7 +39,8 @@ export class Dialer {
   /** Asks for a link to `address`; a no-op when it is already wanted. */
   want(address: string, policy: BackoffPolicy): void {
     if (this.#stopped || this.busy(address)) return;
-    if (this.#queue.size >= this.options.maxQueued) return;
+    // Addresses waiting for a retry count too, or a peer spacing its lists out gets past the bound.
+    if (this.#queue.size + this.#retries.size >= this.options.maxQueued) return;
     this.#queue.set(address, policy);
     this.#pump();
   }

@@ -31,6 +31,13 @@ export type PeerEvent = Base &
         /** The link broke (rather than being closed on purpose): the peer is dialing it again. */
         readonly reconnecting: boolean;
       }
+    | {
+        /** A peer that dialed us proved it is reachable at the address it advertised. */
+        readonly type: 'address-proven';
+        readonly peer: string;
+        /** From the start of the dial-back to the proof. */
+        readonly ms: number;
+      }
     | { readonly type: 'message-received'; readonly peer: string; readonly text: string }
     | { readonly type: 'message-sent'; readonly text: string; readonly peers: number }
     | {

@@ -29,6 +29,12 @@ export interface PeerLimits {
   readonly reconnectBackoff: BackoffPolicy;
   /** A duplicate link the other side should close; we close it ourselves after this. */
   readonly supersededGraceMs: number;
+  /** A claimed address not proven by then is not believed: the claimant's link is closed. */
+  readonly proofTimeoutMs: number;
+  /** Dial-back probes at once: each is a socket we open because a remote asked us to. */
+  readonly maxConcurrentProofs: number;
+  /** Claims waiting for a probe; beyond it a claim fails at once (unproven addresses stay bounded). */
+  readonly maxQueuedProofs: number;
   /** How long `stop()` lets sockets flush their goodbye before destroying them. */
   readonly stopGraceMs: number;
 }
@@ -44,5 +50,8 @@ export const DEFAULT_LIMITS: PeerLimits = {
   dialBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: 6 },
   reconnectBackoff: { baseMs: 50, maxMs: 5_000, maxAttempts: 10 },
   supersededGraceMs: 5_000,
+  proofTimeoutMs: 5_000,
+  maxConcurrentProofs: 32,
+  maxQueuedProofs: 256,
   stopGraceMs: 500,
 };

@@ -8,6 +8,7 @@ import { Dialer, type DialOutcome } from './dialer.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
 import { DEFAULT_LIMITS, type PeerLimits } from './limits.js';
+import { AddressProver } from './prover.js';
 import { isSelfAddress } from './self.js';
 
 export interface PeerOptions {
@@ -35,6 +36,14 @@ interface Link {
   connection: Connection;
   /** Every address this peer was reached or announced under; none of them is dialed again. */
   readonly aliases: Set<string>;
+  /**
+   * When the address was proven, as a step of the peer's proof sequence: we dialed it ourselves,
+   * or its claimant passed the dial-back. Undefined while unproven: the address is then neither
+   * passed on nor redialed.
+   */
+  provenSeq: number | undefined;
+  /** Up to which step of the proof sequence this peer has been told our proven links. */
+  toldSeq: number;
 }
 
 /** A link as shown to observers. */
@@ -60,7 +69,7 @@ export class ListenError extends Error {
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-const FEATURES = [Feature.exchange, Feature.goodbye];
+const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof];
 
 /**
  * One gossip peer. It listens, joins through its `--connect` peer, exchanges peer lists until it
@@ -85,6 +94,11 @@ export class Peer {
   /** Addresses that turned out to be this peer under another name. */
   readonly #selfAliases = new Set<string>();
   readonly #dialer: Dialer;
+  readonly #prover: AddressProver;
+  /** Counts proven addresses; lets a proof tell the peer only what is new to it. */
+  #provenSeq = 0;
+  /** For an inbound connection: the step of the proof sequence its known_peers reply covered. */
+  readonly #repliedSeq = new WeakMap<Connection, number>();
   #server: Server | undefined;
   #gossipTimer: NodeJS.Timeout | undefined;
   #advertised = '';
@@ -107,6 +121,13 @@ export class Peer {
         }),
       maxConcurrent: this.#limits.maxConcurrentDials,
       maxQueued: this.#limits.maxQueuedDials,
+    });
+    this.#prover = new AddressProver({
+      hello: () => ({ address: this.#advertised, ...this.#identity() }),
+      timeoutMs: this.#limits.proofTimeoutMs,
+      legacyGraceMs: this.#limits.legacyReplyGraceMs,
+      maxConcurrent: this.#limits.maxConcurrentProofs,
+      maxQueued: this.#limits.maxQueuedProofs,
     });
   }
 
@@ -209,6 +230,7 @@ export class Peer {
     this.#state = 'stopping';
     clearInterval(this.#gossipTimer);
     this.#dialer.stop();
+    this.#prover.stop();
     const closed = [...this.#connections].map(
       (c) =>
         new Promise<void>((resolve) =>
@@ -393,6 +415,9 @@ export class Peer {
           });
         }
         return;
+      case 'address_proof':
+        this.#prover.confirm(message.nonce, connection);
+        return;
       case 'goodbye':
         if (identity !== undefined) {
           const link = this.#links.get(identity.key);
@@ -409,6 +434,10 @@ export class Peer {
   ): void {
     this.#handshaking.delete(connection);
     connection.clearDeadline();
+    if (message.probe !== undefined) {
+      this.#answerProbe(connection, message.probe, message.nodeId, message.address);
+      return;
+    }
     const parsed = parseHostPort(message.address);
     if (message.nodeId === undefined && parsed.ok && this.#isSelf(parsed.value, message.address)) {
       this.#reject(connection, `claimed this peer's own address (${message.address})`);
@@ -431,16 +460,45 @@ export class Peer {
     // The original replies with the peers it knows except the newcomer, and only when there are
     // some; peers of ours always get a reply, since it carries our node id.
     const key = message.nodeId ?? `addr:${message.address}`;
-    const peers = [...this.#links.values()]
-      .filter((l) => l.key !== key && !l.aliases.has(message.address))
-      .map((l) => l.address);
+    const peers = this.#provenAddresses((l) => l.key !== key && !l.aliases.has(message.address));
     if (isOurs || peers.length > 0)
       connection.send({ type: 'known_peers', peers, ...this.#identity() });
+    this.#repliedSeq.set(connection, this.#provenSeq);
     this.#identify(connection, {
       address: message.address,
       ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
       features: new Set(message.features),
     });
+  }
+
+  /** Addresses we vouch for: only proven ones are ever passed on. */
+  #provenAddresses(include: (link: Link) => boolean = () => true): string[] {
+    const addresses: string[] = [];
+    for (const link of this.#links.values()) {
+      if (link.provenSeq !== undefined && include(link)) addresses.push(link.address);
+    }
+    return addresses;
+  }
+
+  /**
+   * A dial-back probe: someone we claimed an address to checks it. Reply with our node id, and
+   * send the nonce back over every connection we have to the prober, so that it arrives on the
+   * one that carried our claim.
+   */
+  #answerProbe(
+    connection: Connection,
+    nonce: string,
+    proberId: string | undefined,
+    proberAddress: string,
+  ): void {
+    connection.send({ type: 'known_peers', peers: [], ...this.#identity() });
+    connection.close('probe answered');
+    for (const c of this.#connections) {
+      const toProber =
+        (proberId !== undefined && c.identity?.key === proberId) ||
+        (c.identity === undefined && c.direction === 'outbound' && c.remote === proberAddress);
+      if (toProber && !c.socket.connecting) c.send({ type: 'address_proof', nonce });
+    }
   }
 
   #dialedAddress(connection: Connection): string {
@@ -499,6 +557,8 @@ export class Peer {
     const drop = keep === connection ? existing.connection : connection;
     existing.connection = keep;
     this.#retire(drop);
+    // A connection we dialed proves the address by itself.
+    if (keep.direction === 'outbound' && existing.provenSeq === undefined) this.#proven(existing);
   }
 
   #link(
@@ -513,6 +573,8 @@ export class Peer {
       address: identity.address,
       connection,
       aliases: new Set([identity.address]),
+      provenSeq: undefined,
+      toldSeq: this.#repliedSeq.get(connection) ?? 0,
     };
     this.#links.set(link.key, link);
     this.#byAddress.set(link.address, link.key);
@@ -524,13 +586,47 @@ export class Peer {
       direction: connection.direction,
       ...(identity.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
     });
-    // Both ends of every new link tell each other whom they know, so any two peers with a common
-    // neighbour end up linked whatever order the links formed in. (The acceptor's half is the
-    // original's known_peers reply, sent on public_address.)
-    if (connection.direction === 'outbound' && identity.features.has(Feature.exchange)) {
-      const peers = [...this.#links.values()].filter((l) => l !== link).map((l) => l.address);
-      if (peers.length > 0) connection.send({ type: 'known_peers', peers, ...this.#identity() });
-    }
+    if (connection.direction === 'outbound') this.#proven(link);
+    else this.#prove(link);
+  }
+
+  /** Dials back the address an inbound peer claimed; closes its link if the proof fails. */
+  #prove(link: Link): void {
+    const { connection } = link;
+    const identity = connection.identity;
+    if (identity === undefined) return;
+    void this.#prover
+      .prove({
+        address: link.address,
+        connection,
+        ...(identity.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
+        answersProbes: identity.features.has(Feature.proof),
+      })
+      .then((outcome) => {
+        if (this.#state !== 'running' || this.#links.get(link.key) !== link) return;
+        if (link.provenSeq !== undefined) return;
+        if (outcome.ok) {
+          this.#proven(link);
+          this.#emit({ type: 'address-proven', peer: link.address, ms: outcome.ms });
+        } else if (link.connection === connection) {
+          connection.close(`could not prove it is reachable at ${link.address}: ${outcome.reason}`);
+        }
+      });
+  }
+
+  /**
+   * The link's address is proven: from now on we pass it on. Both ends of every link tell each
+   * other the proven peers they know (the acceptor's half is the original's known_peers reply), and
+   * a proof tells the peer whatever was proven since: so any two peers with a common neighbour end
+   * up linked, whatever order the links formed and were proven in.
+   */
+  #proven(link: Link): void {
+    link.provenSeq = ++this.#provenSeq;
+    if (!link.connection.identity?.features.has(Feature.exchange)) return;
+    const told = link.toldSeq;
+    const peers = this.#provenAddresses((l) => l !== link && (l.provenSeq ?? 0) > told);
+    link.toldSeq = this.#provenSeq;
+    if (peers.length > 0) link.connection.send({ type: 'known_peers', peers, ...this.#identity() });
   }
 
   /**
@@ -591,7 +687,7 @@ export class Peer {
     if (this.#state !== 'running') return;
     // A link closed on purpose (by either side's goodbye, a violation, a duplicate) stays closed;
     // one that broke is dialed again, and whichever end gets through first keeps the link.
-    const reconnecting = !connection.closedLocally;
+    const reconnecting = !connection.closedLocally && link.provenSeq !== undefined;
     this.#emit({ type: 'disconnected', peer: link.address, reason, reconnecting });
     if (reconnecting) this.#dialer.want(link.address, this.#limits.reconnectBackoff);
   }

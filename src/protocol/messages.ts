@@ -20,10 +20,19 @@ export interface Identity {
 }
 
 export type Message =
-  | ({ readonly type: 'public_address'; readonly address: string } & Identity)
+  | ({
+      readonly type: 'public_address';
+      readonly address: string;
+      /**
+       * Set on a dial-back that checks a claimed address, not a join: the answering node replies
+       * with its node id and sends `address_proof` with this nonce over its own link to us.
+       */
+      readonly probe?: string;
+    } & Identity)
   | ({ readonly type: 'known_peers'; readonly peers: readonly string[] } & Identity)
   | { readonly type: 'random_message'; readonly text: string }
-  | { readonly type: 'goodbye' };
+  | { readonly type: 'goodbye' }
+  | { readonly type: 'address_proof'; readonly nonce: string };
 
 export type MessageType = Message['type'];
 
@@ -33,9 +42,12 @@ export const Feature = {
   exchange: 'exchange',
   /** Sends `goodbye` before closing on purpose, so its peers do not try to reconnect. */
   goodbye: 'goodbye',
+  /** Answers dial-back probes with `address_proof`, so its advertised address can be proven. */
+  proof: 'proof',
 } as const;
 
 const NODE_ID = /^[0-9a-f]{8,64}$/;
+const NONCE = /^[0-9a-f]{32}$/;
 // Control characters would let a remote peer rewrite the console it is printed on.
 const PRINTABLE = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
 
@@ -77,7 +89,11 @@ function decodeData(type: unknown, data: Json): ParseResult<Message> {
       if (address === undefined) return fail('public_address.address is not a host:port');
       const identity = decodeIdentity(data);
       if (!identity.ok) return identity;
-      return { ok: true, value: { type, address, ...identity.value } };
+      if (data.probe !== undefined && !(typeof data.probe === 'string' && NONCE.test(data.probe))) {
+        return fail('public_address.probe is not a nonce of 32 hex characters');
+      }
+      const probe = data.probe === undefined ? {} : { probe: data.probe };
+      return { ok: true, value: { type, address, ...probe, ...identity.value } };
     }
     case 'known_peers': {
       const list = data.peers;
@@ -113,6 +129,11 @@ function decodeData(type: unknown, data: Json): ParseResult<Message> {
     }
     case 'goodbye':
       return { ok: true, value: { type } };
+    case 'address_proof':
+      if (!(typeof data.nonce === 'string' && NONCE.test(data.nonce))) {
+        return fail('address_proof.nonce is not a nonce of 32 hex characters');
+      }
+      return { ok: true, value: { type, nonce: data.nonce } };
     default:
       return fail(`unknown message type ${JSON.stringify(type)?.slice(0, 40)}`);
   }
@@ -144,13 +165,22 @@ function identityFields({ nodeId, features }: Identity): Json {
 export function toWire(message: Message): { type: MessageType; data: Json } {
   switch (message.type) {
     case 'public_address':
-      return { type: message.type, data: { address: message.address, ...identityFields(message) } };
+      return {
+        type: message.type,
+        data: {
+          address: message.address,
+          ...(message.probe === undefined ? {} : { probe: message.probe }),
+          ...identityFields(message),
+        },
+      };
     case 'known_peers':
       return { type: message.type, data: { peers: message.peers, ...identityFields(message) } };
     case 'random_message':
       return { type: message.type, data: { data: message.text } };
     case 'goodbye':
       return { type: message.type, data: {} };
+    case 'address_proof':
+      return { type: message.type, data: { nonce: message.nonce } };
   }
 }
 

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { parseHostPort } from '../protocol/address.js';
+import type { Identity, Message } from '../protocol/messages.js';
+import { Connection } from './connection.js';
+
+/** Who claimed an address, over which connection. */
+export interface Claim {
+  readonly address: string;
+  /** The link the claim came over: a proof counts only when it arrives on this connection. */
+  readonly connection: Connection;
+  /** The claimant's node id; undefined for a peer of the original. */
+  readonly nodeId?: string;
+  /** Whether the claimant answers probes with `address_proof` (our `proof` feature). */
+  readonly answersProbes: boolean;
+}
+
+export type ProofOutcome = { ok: true; ms: number } | { ok: false; reason: string };
+
+export interface ProverOptions {
+  /** The `public_address` we send on a probe (our address and identity); the nonce is added. */
+  hello(): { address: string } & Identity;
+  /** A proof not completed by then fails; the claimant's link is then closed. */
+  readonly timeoutMs: number;
+  /** A peer of the original says nothing when it knows nobody: silence this long counts as "it is there". */
+  readonly legacyGraceMs: number;
+  /** Probes dialed at once; more claims wait in line. */
+  readonly maxConcurrent: number;
+  /** Claims waiting in line; beyond it a claim fails at once (bounded work for a hostile flood). */
+  readonly maxQueued: number;
+}
+
+interface Pending {
+  readonly claim: Claim;
+  readonly started: number;
+  readonly settle: (outcome: ProofOutcome) => void;
+  probe?: Connection;
+}
+
+/**
+ * Proves claimed addresses by dialing back (in the spirit of libp2p AutoNAT's dial-back): we dial
+ * the claimed address and send a nonce there; the node that listens there sends the nonce back over
+ * its own link to us. Only the claimant can do that over the claim's connection, so a proof shows
+ * the claimant really is reachable at the address it advertises. A peer of the original cannot
+ * send proofs: for it, the probe only checks that something speaking the original protocol (no
+ * node id of ours) listens at the address.
+ */
+export class AddressProver {
+  readonly #pending = new Map<string, Pending>();
+  readonly #queue: Array<() => void> = [];
+  #running = 0;
+  #stopped = false;
+
+  constructor(private readonly options: ProverOptions) {}
+
+  /** Proofs under way or waiting in line. */
+  get pending(): number {
+    return this.#pending.size + this.#queue.length;
+  }
+
+  prove(claim: Claim): Promise<ProofOutcome> {
+    if (this.#stopped) return Promise.resolve({ ok: false, reason: 'stopping' });
+    if (this.#queue.length >= this.options.maxQueued) {
+      return Promise.resolve({ ok: false, reason: 'too many addresses waiting for a proof' });
+    }
+    return new Promise((resolve) => {
+      const start = () => {
+        this.#running++;
+        this.#probe(claim, (outcome) => {
+          this.#running--;
+          resolve(outcome);
+          this.#queue.shift()?.();
+        });
+      };
+      if (this.#running < this.options.maxConcurrent) start();
+      else this.#queue.push(start);
+    });
+  }
+
+  /** An `address_proof` arrived on `from`: completes the proof whose nonce it carries, if `from` made that claim. */
+  confirm(nonce: string, from: Connection): void {
+    const pending = this.#pending.get(nonce);
+    if (pending === undefined || pending.claim.connection !== from) return;
+    pending.settle({ ok: true, ms: performance.now() - pending.started });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#queue.length = 0;
+    for (const pending of [...this.#pending.values()])
+      pending.settle({ ok: false, reason: 'stopping' });
+  }
+
+  #probe(claim: Claim, done: (outcome: ProofOutcome) => void): void {
+    const target = parseHostPort(claim.address);
+    if (!target.ok || this.#stopped) {
+      done({ ok: false, reason: target.ok ? 'stopping' : target.error });
+      return;
+    }
+    const nonce = randomBytes(16).toString('hex');
+    let settled = false;
+    const timer = setTimeout(
+      () => settle({ ok: false, reason: `no proof within ${this.options.timeoutMs} ms` }),
+      this.options.timeoutMs,
+    );
+    const settle = (outcome: ProofOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#pending.delete(nonce);
+      pending.probe?.close('probe done');
+      done(outcome);
+    };
+    const pending: Pending = { claim, started: performance.now(), settle };
+    const proven = () => settle({ ok: true, ms: performance.now() - pending.started });
+    this.#pending.set(nonce, pending);
+    let answered = false;
+    // A claim whose connection closes needs no proof any more.
+    claim.connection.socket.once('close', () => settle({ ok: false, reason: 'the claimant left' }));
+
+    const probe = new Connection(
+      connect({ host: target.value.host, port: target.value.port }),
+      'outbound',
+      {
+        message: (_c, message) => this.#onProbeReply(claim, message, proven, settle),
+        invalid: (c, reason) => c.destroy(reason),
+        close: (_c, reason) => {
+          // A closed probe fails the proof only if nothing answered there.
+          if (!answered)
+            settle({ ok: false, reason: `nothing answers at ${claim.address}: ${reason}` });
+        },
+      },
+      claim.address,
+    );
+    pending.probe = probe;
+    probe.setDeadline(this.options.timeoutMs, 'probe timed out');
+    probe.socket.once('connect', () => {
+      answered = true;
+      probe.send({ type: 'public_address', ...this.options.hello(), probe: nonce });
+      if (claim.nodeId === undefined || !claim.answersProbes) {
+        // A peer of the original answers only when it knows others: silence means it is there.
+        probe.setDeadline(this.options.legacyGraceMs, '', proven);
+      }
+    });
+  }
+
+  #onProbeReply(
+    claim: Claim,
+    message: Message,
+    proven: () => void,
+    settle: (outcome: ProofOutcome) => void,
+  ): void {
+    if (message.type !== 'known_peers' && message.type !== 'random_message') return;
+    const answeredId = message.type === 'known_peers' ? message.nodeId : undefined;
+    if (claim.nodeId === undefined || !claim.answersProbes) {
+      // Original protocol: any reply without a node id of ours means a peer of the original is there.
+      if (answeredId === undefined) proven();
+      else
+        settle({
+          ok: false,
+          reason: `another node (${answeredId.slice(0, 8)}) answers at ${claim.address}`,
+        });
+      return;
+    }
+    if (answeredId !== claim.nodeId) {
+      settle({ ok: false, reason: `another node answers at ${claim.address}` });
+    }
+    // Otherwise the right node answers there; the proof itself comes over the claim's link.
+  }
+}

@@ -1,0 +1,549 @@
+/**
+ * Hostile peers at scale against one victim that has two honest peers linked to it. The honest
+ * peers use 127.0.0.1; every attacker connects from 127.0.0.2, so a per-remote-IP limit, if the
+ * peer ever gets one, would not hit the honest peers. After every attack the honest traffic must
+ * still flow through the victim, both ways.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { describe, type TestContext, test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { now } from '../src/peer/clock.js';
+import type { PeerEvent, PeerEventOf } from '../src/peer/events.js';
+import { DEFAULT_LIMITS } from '../src/peer/limits.js';
+import type { Peer, PeerOptions } from '../src/peer/peer.js';
+import { encodeFrame } from '../src/protocol/frame.js';
+import { MAX_FRAME_BYTES } from '../src/protocol/limits.js';
+import { encodeMessage } from '../src/protocol/messages.js';
+import { startPeer, stopAll } from './support/network.js';
+import { isFullMesh, nextEvent, until, WAIT_TIMEOUT_MS } from './support/wait.js';
+
+const ATTACKER_HOST = '127.0.0.2';
+/** Nothing listens there (checked): dials to it are refused at once. */
+const UNREACHABLE_HOST = '127.0.0.3';
+const MiB = 1024 * 1024;
+
+// ---- measuring -------------------------------------------------------------------------------
+
+v8.setFlagsFromString('--expose-gc');
+const collect: unknown = vm.runInNewContext('gc');
+
+/** Heap in use after a full collection (or as it is, if gc could not be exposed). */
+function heapUsed(): number {
+  if (typeof collect === 'function') {
+    collect();
+    collect();
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+const HAS_PROC = existsSync('/proc/self/fd');
+
+/** Open file descriptors of this process (sockets included); 0 where /proc is missing. */
+function openFds(): number {
+  return HAS_PROC ? readdirSync('/proc/self/fd').length : 0;
+}
+
+/** TCP ports something listens on, on any address that 127.0.0.3 would reach. */
+function listeningPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || local === undefined) continue;
+      const [ip, port] = local.split(':');
+      // 0.0.0.0, ::, or 127.0.0.3 itself (little-endian hex in /proc)
+      if (ip === undefined || port === undefined) continue;
+      if (/^0+$/.test(ip) || ip === '0300007F') ports.add(Number.parseInt(port, 16));
+    }
+  }
+  return ports;
+}
+
+/** `count` distinct ports below the ephemeral range where nothing listens now. */
+function closedPorts(count: number): number[] {
+  const busy = listeningPorts();
+  const ports: number[] = [];
+  for (let port = 10_000; ports.length < count && port < 32_000; port++) {
+    if (!busy.has(port)) ports.push(port);
+  }
+  assert.equal(ports.length, count);
+  return ports;
+}
+
+// ---- attackers -------------------------------------------------------------------------------
+
+/** A raw connection from the attacker address; remembers when it opened and when it closed. */
+class Attacker {
+  /** When the TCP handshake completed (the victim accepts it at once, or as soon as it can). */
+  openedAt = performance.now();
+  closedAt: number | undefined;
+  /** True only if the test destroyed it: every close counted below must come from the victim. */
+  destroyedByUs = false;
+  readonly closed: Promise<void>;
+  /** How the victim names this connection in its events (kept: a closed socket forgets its port). */
+  remote = `${ATTACKER_HOST}:?`;
+
+  private constructor(readonly socket: Socket) {
+    // The victim may close while we still write: that is what these tests provoke.
+    socket.on('error', () => {});
+    // Read (and drop) what the victim sends, or its FIN would never be seen.
+    socket.resume();
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.closedAt = performance.now();
+        resolve();
+      }),
+    );
+  }
+
+  static open(t: TestContext, port: number): Promise<Attacker> {
+    const socket = connect({ host: '127.0.0.1', port, localAddress: ATTACKER_HOST });
+    const attacker = new Attacker(socket);
+    t.after(() => attacker.destroy());
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => {
+        attacker.remote = `${ATTACKER_HOST}:${socket.localPort}`;
+        attacker.openedAt = performance.now();
+        resolve(attacker);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  get lifetimeMs(): number {
+    return (this.closedAt ?? performance.now()) - this.openedAt;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve) => this.socket.write(bytes, () => resolve()));
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.destroyedByUs = true;
+    this.socket.destroy();
+  }
+
+  async waitClosed(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the victim kept ${this.remote} open`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.closed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.equal(this.destroyedByUs, false, 'closed by the victim, not by the test');
+  }
+}
+
+// ---- the victim and its honest peers ----------------------------------------------------------
+
+interface Network {
+  victim: Peer;
+  honest: [Peer, Peer];
+  all: Peer[];
+}
+
+async function network(t: TestContext, victimOptions: PeerOptions = {}): Promise<Network> {
+  const all: Peer[] = [];
+  t.after(() => stopAll(all));
+  const victim = await startPeer(undefined, victimOptions);
+  all.push(victim);
+  const first = await startPeer(victim);
+  all.push(first);
+  const second = await startPeer(victim);
+  all.push(second);
+  await until(all, () => isFullMesh(all), 'the victim and two honest peers meshed');
+  return { victim, honest: [first, second], all };
+}
+
+/** Gossip from each honest peer reaches the victim after `since` (an event time). */
+function honestGossip(
+  { victim, honest }: Network,
+  since: number,
+): Promise<Array<PeerEventOf<'message-received'>>> {
+  return Promise.all(
+    honest.map((p) =>
+      nextEvent(victim, 'message-received', (e) => e.peer === p.advertised && e.at > since),
+    ),
+  );
+}
+
+/** Honest traffic still flows through the victim, both ways, and both links are still up. */
+async function assertStillServing(net: Network): Promise<void> {
+  const { victim, honest } = net;
+  const since = now();
+  await Promise.all([
+    honestGossip(net, since),
+    ...honest.map((p) =>
+      nextEvent(p, 'message-received', (e) => e.peer === victim.advertised && e.at > since),
+    ),
+  ]);
+  for (const p of honest) assert.ok(victim.peers.includes(p.advertised), `linked ${p.advertised}`);
+}
+
+function record(peer: Peer, t: TestContext): PeerEvent[] {
+  const events: PeerEvent[] = [];
+  t.after(peer.events.subscribe((e) => events.push(e)));
+  return events;
+}
+
+function only<T extends PeerEvent['type']>(events: PeerEvent[], type: T): Array<PeerEventOf<T>> {
+  return events.filter((e): e is PeerEventOf<T> => e.type === type);
+}
+
+/** No honest link dropped during the attack. */
+function assertHonestUntouched(events: PeerEvent[], net: Network): void {
+  const honest = net.honest.map((p) => p.advertised);
+  assert.deepEqual(
+    only(events, 'disconnected').filter((e) => honest.includes(e.peer)),
+    [],
+  );
+}
+
+function header(length: number): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE(length, 0);
+  return h;
+}
+
+const json = (value: unknown) => encodeFrame(Buffer.from(JSON.stringify(value), 'utf8'));
+
+/**
+ * A listener at the attacker's address that answers like a peer of the original (gossip, no node
+ * id), so the address an attacker claims passes the victim's dial-back proof.
+ */
+async function accomplice(t: TestContext): Promise<string> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => sockets.delete(socket));
+    socket.write(encodeMessage({ type: 'random_message', text: 'Accomplice' }));
+  });
+  await new Promise<void>((resolve) => server.listen({ host: ATTACKER_HOST, port: 0 }, resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const address = server.address();
+  assert.ok(typeof address === 'object' && address !== null);
+  return `${ATTACKER_HOST}:${address.port}`;
+}
+
+/** An attacker that announced itself, proved its address, and is linked to the victim. */
+async function linkedAttacker(t: TestContext, net: Network): Promise<[Attacker, string]> {
+  const address = await accomplice(t);
+  const attacker = await Attacker.open(t, net.victim.port);
+  const connected = nextEvent(net.victim, 'connected', (e) => e.peer === address);
+  const proven = nextEvent(net.victim, 'address-proven', (e) => e.peer === address);
+  await attacker.write(encodeMessage({ type: 'public_address', address }));
+  await Promise.all([connected, proven]);
+  return [attacker, address];
+}
+
+// ---- the attacks -------------------------------------------------------------------------------
+
+describe('hostile peers at scale', () => {
+  test('a flood of 1,000 connections that never speak', async (t) => {
+    const HANDSHAKE_MS = 300;
+    const COUNT = 1_000;
+    const cap = DEFAULT_LIMITS.maxPendingHandshakes;
+    const net = await network(t, { limits: { handshakeTimeoutMs: HANDSHAKE_MS } });
+    const events = record(net.victim, t);
+    const fdsBefore = openFds();
+    const heapBefore = heapUsed();
+    const floodStart = now();
+    // The victim keeps serving while the flood is on, not only once it is over.
+    const honestDuringFlood = honestGossip(net, floodStart);
+    const started = performance.now();
+    const attackers = await Promise.all(
+      Array.from({ length: COUNT }, () => Attacker.open(t, net.victim.port)),
+    );
+    const connectedMs = performance.now() - started;
+    const honestMs = Math.max(...(await honestDuringFlood).map((e) => e.at)) - floodStart;
+    await Promise.all(attackers.map((a) => a.waitClosed()));
+    const allClosedMs = performance.now() - started;
+
+    const timedOut = new Set(
+      only(events, 'rejected')
+        .filter((e) => e.remote.startsWith(`${ATTACKER_HOST}:`))
+        .map((e) => {
+          assert.match(e.reason, new RegExp(`no public_address within ${HANDSHAKE_MS} ms`));
+          return e.remote;
+        }),
+    );
+    const refused = attackers.filter((a) => !timedOut.has(a.remote));
+    const waited = attackers.filter((a) => timedOut.has(a.remote));
+    const slowestRefusal = Math.max(0, ...refused.map((a) => a.lifetimeMs));
+    const earliestTimeout = Math.min(...waited.map((a) => a.lifetimeMs));
+    t.diagnostic(
+      `${COUNT} connected in ${Math.round(connectedMs)} ms; honest gossip ${Math.round(honestMs)} ms ` +
+        `into the flood; all closed after ${Math.round(allClosedMs)} ms; ${refused.length} refused ` +
+        `at once (slowest ${Math.round(slowestRefusal)} ms), ${waited.length} timed out ` +
+        `(earliest ${Math.round(earliestTimeout)} ms)`,
+    );
+    // The first `cap` were held until the timeout; past the cap they were closed at once.
+    assert.ok(waited.length >= cap, `${waited.length} timed out, the cap is ${cap}`);
+    assert.ok(refused.length > 0, 'some connections went over the pending-handshake cap');
+    assert.ok(slowestRefusal < HANDSHAKE_MS, 'over the cap: closed before any timeout');
+    assert.ok(earliestTimeout >= HANDSHAKE_MS - 5, 'under the cap: kept until the timeout');
+    // Nothing of the flood is left: no attacker counted as a peer, no socket, no memory.
+    assert.deepEqual(
+      only(events, 'connected').filter((e) => !e.peer.startsWith('127.0.0.1:')),
+      [],
+    );
+    assertHonestUntouched(events, net);
+    await until(net.all, () => openFds() <= fdsBefore + 4, 'the flood sockets released');
+    const heapGrowth = heapUsed() - heapBefore;
+    t.diagnostic(`heap growth after gc: ${(heapGrowth / MiB).toFixed(2)} MiB`);
+    assert.ok(heapGrowth < 16 * MiB, `heap grew by ${(heapGrowth / MiB).toFixed(1)} MiB`);
+    await assertStillServing(net);
+  });
+
+  test('a connection that trickles one byte every 20 ms is cut at the handshake timeout', async (t) => {
+    const HANDSHAKE_MS = 300;
+    const net = await network(t, { limits: { handshakeTimeoutMs: HANDSHAKE_MS } });
+    const attacker = await Attacker.open(t, net.victim.port);
+    const rejected = nextEvent(net.victim, 'rejected', (e) => e.remote === attacker.remote);
+    // A valid announcement, far too slowly: it would take about a second to arrive whole.
+    const frame = encodeMessage({ type: 'public_address', address: `${ATTACKER_HOST}:1` });
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (attacker.socket.destroyed || sent >= frame.length) return;
+      attacker.socket.write(frame.subarray(sent, sent + 1));
+      sent++;
+    }, 20);
+    t.after(() => clearInterval(drip));
+    await attacker.waitClosed();
+    clearInterval(drip);
+    assert.match((await rejected).reason, /no public_address within 300 ms/);
+    t.diagnostic(
+      `cut after ${Math.round(attacker.lifetimeMs)} ms and ${sent} of ${frame.length} bytes`,
+    );
+    assert.ok(sent < frame.length, 'cut before the frame was complete');
+    assert.ok(attacker.lifetimeMs >= HANDSHAKE_MS - 5, 'each byte did not extend the deadline');
+    assert.ok(attacker.lifetimeMs < 3 * HANDSHAKE_MS, 'nor did the bytes keep it open');
+    await assertStillServing(net);
+  });
+
+  test('frame headers announcing 4 GiB, from 50 connections at once', async (t) => {
+    const net = await network(t);
+    const events = record(net.victim, t);
+    const heapBefore = heapUsed();
+    const attackers = await Promise.all(
+      Array.from({ length: 50 }, () => Attacker.open(t, net.victim.port)),
+    );
+    // the header, then as much body as the socket takes before the victim closes it
+    const bytes = Buffer.concat([header(0xff_ff_ff_ff), Buffer.alloc(60 * 1024, 0x41)]);
+    for (const a of attackers) a.socket.write(bytes);
+    await Promise.all(attackers.map((a) => a.waitClosed()));
+    await until(
+      net.all,
+      () => only(events, 'rejected').length >= attackers.length,
+      'every attacker reported',
+    );
+    const reasons = new Map(only(events, 'rejected').map((e) => [e.remote, e.reason]));
+    for (const a of attackers) assert.match(reasons.get(a.remote) ?? 'none', /over the limit/);
+    const heapGrowth = heapUsed() - heapBefore;
+    t.diagnostic(`heap growth after gc: ${(heapGrowth / MiB).toFixed(2)} MiB`);
+    assert.ok(heapGrowth < 8 * MiB, `heap grew by ${(heapGrowth / MiB).toFixed(1)} MiB`);
+    assertHonestUntouched(events, net);
+    await assertStillServing(net);
+  });
+
+  test('64 KiB of random bytes, raw and as one maximal frame', async (t) => {
+    const net = await network(t);
+    const raw = randomBytes(64 * 1024);
+    // a first byte of 0 could make a header small enough to wait for; anything else is > 16 MiB
+    raw[0] = 1 + ((raw[0] ?? 0) % 255);
+    const body = randomBytes(MAX_FRAME_BYTES);
+    body[0] = 0xff; // never valid UTF-8
+    for (const [bytes, reason] of [
+      [raw, /over the limit/],
+      [encodeFrame(body), /UTF-8/],
+    ] as const) {
+      const attacker = await Attacker.open(t, net.victim.port);
+      const rejected = nextEvent(net.victim, 'rejected', (e) => e.remote === attacker.remote);
+      attacker.socket.write(bytes);
+      await attacker.waitClosed();
+      assert.match((await rejected).reason, reason);
+    }
+    await assertStillServing(net);
+  });
+
+  test('a linked peer sending a 10,000-entry known_peers is disconnected, nothing dialed', async (t) => {
+    const net = await network(t);
+    const events = record(net.victim, t);
+    const [attacker, address] = await linkedAttacker(t, net);
+    const ports = closedPorts(10_000);
+    const disconnected = nextEvent(net.victim, 'disconnected', (e) => e.peer === address);
+    await attacker.write(
+      json({
+        type: 'known_peers',
+        data: { peers: ports.map((p) => `${UNREACHABLE_HOST}:${p}`) },
+      }),
+    );
+    await attacker.waitClosed();
+    const event = await disconnected;
+    assert.match(event.reason, /over the limit/);
+    assert.equal(event.reconnecting, false, 'a violation is not a broken link');
+    await assertStillServing(net);
+    assert.deepEqual(
+      only(events, 'dial-failed').filter((e) => e.peer.startsWith(`${UNREACHABLE_HOST}:`)),
+      [],
+      'nothing of the list was dialed',
+    );
+  });
+
+  for (const spaced of [false, true]) {
+    test(`10 lists of 1,000 unreachable addresses ${spaced ? 'one after another' : 'in one write'}: dials and the queue stay bounded`, async (t) => {
+      const limits = {
+        maxConcurrentDials: 16,
+        maxQueuedDials: 256,
+        // short, so that every address is given up within the test; when the lists are spaced,
+        // one retry after 0.5-1 s, so that failed addresses wait while the next lists arrive
+        dialBackoff: spaced
+          ? { baseMs: 1_000, maxMs: 1_000, maxAttempts: 2 }
+          : { baseMs: 20, maxMs: 200, maxAttempts: 3 },
+      };
+      const net = await network(t, { limits });
+      const events = record(net.victim, t);
+      const [attacker, address] = await linkedAttacker(t, net);
+      const fdsBefore = openFds();
+      const heapBefore = heapUsed();
+      const ports = closedPorts(10_000);
+      const lists = Array.from({ length: 10 }, (_, i) =>
+        json({
+          type: 'known_peers',
+          data: {
+            peers: ports.slice(i * 1_000, (i + 1) * 1_000).map((p) => `${UNREACHABLE_HOST}:${p}`),
+          },
+        }),
+      );
+
+      // Watched on every victim event: sockets open, and addresses waiting for a retry.
+      const attempts = new Map<string, number>();
+      const waiting = new Set<string>();
+      let maxFds = 0;
+      let maxWaiting = 0;
+      const watch = net.victim.events.subscribe((e) => {
+        maxFds = Math.max(maxFds, openFds());
+        if (e.type !== 'dial-failed' || !e.peer.startsWith(`${UNREACHABLE_HOST}:`)) return;
+        attempts.set(e.peer, (attempts.get(e.peer) ?? 0) + 1);
+        if (e.retryInMs === undefined) waiting.delete(e.peer);
+        else waiting.add(e.peer);
+        maxWaiting = Math.max(maxWaiting, waiting.size);
+      });
+      t.after(watch);
+
+      const started = performance.now();
+      if (spaced) {
+        // Each list once the victim dials addresses of it (or, if none got in, gave one up): by
+        // then the queue has drained into dials and retries waiting (for 0.5-1 s) and has room.
+        for (const [i, list] of lists.entries()) {
+          const mine = new Set(
+            ports.slice(i * 1_000, (i + 1) * 1_000).map((p) => `${UNREACHABLE_HOST}:${p}`),
+          );
+          const dialing = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              stop();
+              reject(new Error(`list ${i} was never dialed`));
+            }, WAIT_TIMEOUT_MS);
+            const stop = net.victim.events.subscribe((e) => {
+              if (e.type !== 'dial-failed') return;
+              if (!mine.has(e.peer) && e.retryInMs !== undefined) return;
+              clearTimeout(timer);
+              stop();
+              resolve();
+            });
+          });
+          await attacker.write(list);
+          await dialing;
+        }
+      } else {
+        await attacker.write(Buffer.concat(lists));
+      }
+      // Every address dialed has been given up (quiet), and the lists were not a violation.
+      await until(
+        net.all,
+        () => attempts.size > 0 && waiting.size === 0 && openFds() <= fdsBefore + 2,
+        'every dialed address given up',
+      );
+      await assertStillServing(net);
+      assert.equal(waiting.size, 0, 'no dial started after the victim went quiet');
+      const elapsed = performance.now() - started;
+      const heapGrowth = heapUsed() - heapBefore;
+      const dials = [...attempts.values()].reduce((a, b) => a + b, 0);
+      t.diagnostic(
+        `${attempts.size} of 10,000 addresses dialed (${dials} attempts) in ${Math.round(elapsed)} ms; ` +
+          `at most ${maxFds - fdsBefore} sockets over the baseline, ${maxWaiting} addresses waiting ` +
+          `for a retry at once; heap growth ${(heapGrowth / MiB).toFixed(2)} MiB`,
+      );
+      assert.ok(victimLinked(net, address), 'the lists were valid: the attacker stays linked');
+      for (const [peer, n] of attempts) {
+        assert.ok(n <= limits.dialBackoff.maxAttempts, `${peer} dialed ${n} times`);
+      }
+      if (HAS_PROC) {
+        assert.ok(
+          maxFds - fdsBefore <= limits.maxConcurrentDials + 4,
+          `${maxFds - fdsBefore} sockets open at once: more dials in flight than maxConcurrentDials`,
+        );
+      }
+      // Addresses waiting to be dialed again are waiting to be dialed: bounded like the queue.
+      assert.ok(
+        maxWaiting <= limits.maxQueuedDials + limits.maxConcurrentDials,
+        `${maxWaiting} addresses waited for a retry at once (maxQueuedDials ${limits.maxQueuedDials})`,
+      );
+      assert.ok(heapGrowth < 16 * MiB, `heap grew by ${(heapGrowth / MiB).toFixed(1)} MiB`);
+      assertHonestUntouched(events, net);
+    });
+  }
+
+  test('repeated re-claims of another address on one connection: closed at the first', async (t) => {
+    const net = await network(t);
+    const events = record(net.victim, t);
+    const [attacker, address] = await linkedAttacker(t, net);
+    // Re-announcing the same address is harmless and ignored.
+    await attacker.write(
+      Buffer.concat(
+        Array.from({ length: 50 }, () => encodeMessage({ type: 'public_address', address })),
+      ),
+    );
+    const disconnected = nextEvent(net.victim, 'disconnected', (e) => e.peer === address);
+    await attacker.write(
+      Buffer.concat(
+        Array.from({ length: 100 }, (_, i) =>
+          encodeMessage({ type: 'public_address', address: `${ATTACKER_HOST}:${i + 2}` }),
+        ),
+      ),
+    );
+    await attacker.waitClosed();
+    const event = await disconnected;
+    assert.match(event.reason, new RegExp(`re-claimed another address \\(${ATTACKER_HOST}:2\\)`));
+    assert.equal(event.reconnecting, false);
+    const mine = (e: PeerEvent) =>
+      ('peer' in e && e.peer.startsWith(`${ATTACKER_HOST}:`)) ||
+      ('remote' in e && e.remote.startsWith(`${ATTACKER_HOST}:`));
+    assert.deepEqual(
+      events.filter(mine).map((e) => e.type),
+      ['connected', 'address-proven', 'rejected', 'disconnected'],
+      'linked and proven once, then one disconnection: no other claim took effect',
+    );
+    await assertStillServing(net);
+    assert.ok(!net.victim.peers.some((p) => p.startsWith(`${ATTACKER_HOST}:`)));
+  });
+});
+
+function victimLinked(net: Network, address: string): boolean {
+  return net.victim.peers.includes(address);
+}
