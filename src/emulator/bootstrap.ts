@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { PeerOptions } from '../peer/peer.js';
+import { formatHostPort } from '../protocol/address.js';
 
 /** Emulated peers listen and advertise on loopback only. */
 export const LOOPBACK = '127.0.0.1';
@@ -21,19 +22,19 @@ export function portRangeProblem(base: number, count: number): string | null {
 }
 
 /**
- * The options of each peer: listen on its port, advertise loopback, and join through the peer
- * before it (a chain), so the mesh can only form through the peers' own discovery.
+ * The options of each peer: listen on its port and advertise loopback. Where it joins comes
+ * later (`chainBootstrap`), once every peer listens, so the mesh can only form through the peers'
+ * own discovery and no join waits out a retry because its predecessor was not up yet.
  */
 export function chainOptions(ports: readonly number[], common: PeerOptions = {}): PeerOptions[] {
-  return ports.map((port, i) => {
+  return ports.map((port) => ({ ...common, port, bindHost: LOOPBACK, advertisedHost: LOOPBACK }));
+}
+
+/** The chain: peer i joins through peer i-1 (the first peer joins through nobody). */
+export function chainBootstrap(ports: readonly number[]): Array<string | undefined> {
+  return ports.map((_, i) => {
     const previous = ports[i - 1];
-    return {
-      ...common,
-      port,
-      bindHost: LOOPBACK,
-      advertisedHost: LOOPBACK,
-      ...(previous === undefined ? {} : { connect: `${LOOPBACK}:${previous}` }),
-    };
+    return previous === undefined ? undefined : formatHostPort({ host: LOOPBACK, port: previous });
   });
 }
 

@@ -4,6 +4,7 @@ import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
 import { formatHostPort } from '../protocol/address.js';
 import {
+  chainBootstrap,
   chainOptions,
   findFreePortRange,
   LOOPBACK,
@@ -222,12 +223,16 @@ export async function runEmulation(
   const deadline = launchedAt + config.timeoutMs;
   const pool = new PeerPool({ threads, peersPerThread: Math.ceil(n / threads) });
   enter('starting');
-  chainOptions(ports, {
+  const handles = chainOptions(ports, {
     periodMs: config.periodMs,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
-  }).forEach((peerOptions, i) => {
-    const handle = pool.spawn(peerOptions, (event) => onEvent(i, event));
+  }).map((peerOptions, i) => {
+    // Peers started at one instant would all gossip at one instant, a burst no real network
+    // sees: each starts at its own random phase of the period, as if started independently.
+    const firstGossipMs = Math.random() * config.periodMs;
+    const handle = pool.spawn({ ...peerOptions, firstGossipMs }, (event) => onEvent(i, event));
     void handle.done.then((outcome) => onEnd(i, outcome));
+    return handle;
   });
 
   let status: EmulationStatus;
@@ -236,6 +241,9 @@ export async function runEmulation(
   let outcome = await waitFor(() => accounted >= n, deadline);
   if (outcome === 'done' && !failed()) {
     enter('forming');
+    chainBootstrap(ports).forEach((address, i) => {
+      if (address !== undefined) handles[i]?.send({ type: 'join', address });
+    });
     outcome = await waitFor(() => mesh.complete || failed(), deadline);
   }
   if (outcome === 'done' && !failed() && config.durationMs > 0) {

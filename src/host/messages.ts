@@ -15,10 +15,14 @@ export interface HostedPeerTask {
 }
 
 /**
- * What a host can tell a hosted peer. Only `stop` for now; the union is the place to add
- * fault injection later (`{ type: 'cut-link', peer }`, `{ type: 'kill' }`, `{ type: 'restart' }`).
+ * What a host can tell a hosted peer: stop, join through an address (as `--connect` does), break
+ * one link as a network failure would. The union is the place for more fault injection
+ * (`{ type: 'kill' }`, `{ type: 'restart' }`).
  */
-export type HostCommand = { readonly type: 'stop' };
+export type HostCommand =
+  | { readonly type: 'stop' }
+  | { readonly type: 'join'; readonly address: string }
+  | { readonly type: 'break-link'; readonly peer: string };
 
 /** What a hosted peer tells its host over the port. */
 export type HostMessage = { readonly type: 'event'; readonly event: PeerEvent };

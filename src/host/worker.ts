@@ -20,6 +20,12 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
       case 'stop':
         requestStop();
         return;
+      case 'join':
+        peer.join(command.address);
+        return;
+      case 'break-link':
+        peer.breakLink(command.peer);
+        return;
     }
   });
   // The host went away without a word: stop rather than run forever.

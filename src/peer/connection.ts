@@ -12,6 +12,20 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
 /** How long a socket we ended may take to close on its own before we destroy it. */
 export const CLOSE_GRACE_MS = 1_000;
 
+/** A socket error as a short reason: its code, explained where the code alone says little. */
+export function describeSocketError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOTFOUND':
+      return `the name does not resolve (ENOTFOUND)`;
+    case 'EAI_AGAIN':
+      return `the name could not be resolved now (EAI_AGAIN)`;
+    case undefined:
+      return error.message;
+    default:
+      return error.code;
+  }
+}
+
 /** Who is at the other end, once its first frame (or the legacy grace period) told us. */
 export interface RemoteIdentity {
   /** The peer-table key: the node id, or `addr:` + address for peers of the original. */
@@ -54,7 +68,7 @@ export class Connection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.#reason ??= error.code ?? error.message;
+      this.#reason ??= describeSocketError(error);
     });
     socket.on('end', () => {
       this.#reason ??= 'closed by the peer';

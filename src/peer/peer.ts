@@ -22,6 +22,12 @@ export interface PeerOptions {
   readonly connect?: string;
   /** Gossip period in milliseconds. */
   readonly periodMs?: number;
+  /**
+   * Delay before the first gossip, then every period. Default: one period, as the original. Hosts
+   * that start many peers at one instant spread them over the period, as peers started
+   * independently would be.
+   */
+  readonly firstGossipMs?: number;
   /** Our node id: 32 random hex characters unless given. */
   readonly nodeId?: string;
   readonly limits?: Partial<PeerLimits>;
@@ -68,6 +74,14 @@ export class ListenError extends Error {
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Connections the kernel may queue before we accept them. A joining mesh sends a peer hundreds of
+ * dials (and dial-back probes) at once; past Node's default of 511 the kernel drops SYNs, and each
+ * dropped one costs its dialer a full second before the retransmission. (The kernel caps it at
+ * net.core.somaxconn.)
+ */
+const LISTEN_BACKLOG = 4_096;
 
 const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof];
 
@@ -177,7 +191,10 @@ export class Peer {
           ),
         );
       });
-      server.listen({ host: bindHost, port: this.#options.port ?? 8080, exclusive: true }, resolve);
+      server.listen(
+        { host: bindHost, port: this.#options.port ?? 8080, exclusive: true, backlog: LISTEN_BACKLOG },
+        resolve,
+      );
     });
     // After listening, a server error (rare: e.g. EMFILE on accept) must not crash the host.
     server.on('error', (error) =>
@@ -196,7 +213,12 @@ export class Peer {
       advertised: this.#advertised,
       nodeId: this.nodeId,
     });
-    this.#gossipTimer = setInterval(() => this.gossip(), this.#options.periodMs ?? 2_000);
+    const period = this.#options.periodMs ?? 2_000;
+    const first = this.#options.firstGossipMs ?? period;
+    this.#gossipTimer = setTimeout(() => {
+      this.#gossipTimer = setInterval(() => this.gossip(), period);
+      this.gossip();
+    }, first);
     if (this.#options.connect !== undefined) this.#learn(this.#options.connect, true);
   }
 
@@ -206,6 +228,11 @@ export class Peer {
     const frame = encodeMessage({ type: 'random_message', text });
     for (const link of this.#links.values()) link.connection.write(frame);
     this.#emit({ type: 'message-sent', text, peers: this.#links.size });
+  }
+
+  /** Joins the network through `address`, as `--connect` does at start (retried until it answers). */
+  join(address: string): void {
+    this.#learn(address, true);
   }
 
   /**
@@ -228,6 +255,7 @@ export class Peer {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
+    clearTimeout(this.#gossipTimer);
     clearInterval(this.#gossipTimer);
     this.#dialer.stop();
     this.#prover.stop();
