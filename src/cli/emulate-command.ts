@@ -1,0 +1,175 @@
+import { availableParallelism } from 'node:os';
+import { type Command, Option } from 'commander';
+import {
+  DEFAULTS,
+  type EmulationProgress,
+  EmulationSetupError,
+  runEmulation,
+} from '../emulator/emulate.js';
+import { formatProgress, renderReport } from '../emulator/render.js';
+import type { EmulationResult } from '../emulator/result.js';
+import { integerOption, portOrZeroOption, secondsOption } from './parsers.js';
+
+/** The `emulate` options, as commander parses them. */
+interface EmulateCommandOptions {
+  readonly peers: number;
+  readonly basePort: number;
+  readonly threads: number;
+  readonly period: number;
+  readonly duration: number;
+  readonly timeout: number;
+  readonly json?: true;
+  readonly quiet?: true;
+  readonly matrix?: true;
+}
+
+/** One port each, from the base port on. */
+const MAX_PEERS = 65_535;
+const MAX_THREADS = 1_024;
+/** Exit status when the mesh did not form (timeout, taken port, dead thread). */
+const EXIT_NO_MESH = 1;
+/** Exit status after Ctrl-C, as a shell reports a process killed by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+/** Without a terminal, a progress line at most this often. */
+const PLAIN_PROGRESS_EVERY_MS = 5_000;
+/** On a terminal, the progress line is redrawn this often. */
+const TTY_REDRAW_MS = 100;
+
+export function exitStatusOfResult(result: EmulationResult): number {
+  switch (result.status) {
+    case 'mesh':
+      return 0;
+    case 'interrupted':
+      return EXIT_INTERRUPTED;
+    default:
+      return EXIT_NO_MESH;
+  }
+}
+
+/** Progress on stderr: one line redrawn in place on a terminal, occasional plain lines otherwise. */
+function progressReporter(stream: NodeJS.WriteStream): {
+  update: (progress: EmulationProgress) => void;
+  done: () => void;
+} {
+  let latest: EmulationProgress | undefined;
+  let latestAt = 0;
+  if (stream.isTTY) {
+    const draw = (): void => {
+      if (latest === undefined) return;
+      const elapsedMs = latest.elapsedMs + (performance.now() - latestAt);
+      stream.write(`\r\x1b[K${formatProgress({ ...latest, elapsedMs })}`);
+    };
+    const timer = setInterval(draw, TTY_REDRAW_MS);
+    timer.unref();
+    return {
+      update: (progress) => {
+        latest = progress;
+        latestAt = performance.now();
+      },
+      done: () => {
+        clearInterval(timer);
+        if (latest !== undefined) stream.write('\r\x1b[K');
+      },
+    };
+  }
+  let printedAt = Number.NEGATIVE_INFINITY;
+  return {
+    update: (progress) => {
+      const phaseChanged = progress.phase !== latest?.phase;
+      latest = progress;
+      if (phaseChanged || progress.elapsedMs - printedAt >= PLAIN_PROGRESS_EVERY_MS) {
+        printedAt = progress.elapsedMs;
+        stream.write(`${formatProgress(progress)}\n`);
+      }
+    },
+    done: () => {},
+  };
+}
+
+/**
+ * `naive-peer emulate`: runs N peers in worker threads and reports how their mesh formed. The work
+ * is `runEmulation`'s; this only maps flags in, and the result to text (or JSON) and a status.
+ */
+export function registerEmulate(program: Command): void {
+  const command = program
+    .command('emulate')
+    .description(
+      'Runs N peers in worker threads on consecutive loopback ports, each joining through the one before, and shows how the mesh forms',
+    )
+    .requiredOption('--peers <PEERS>', 'Number of peers (at least 2)', (text) =>
+      integerOption(text, 2, MAX_PEERS),
+    )
+    .option(
+      '--base-port <PORT>',
+      'Port of the first peer, the others following; 0 picks a free range',
+      (text) => portOrZeroOption(text),
+      DEFAULTS.basePort,
+    )
+    .addOption(
+      new Option('--threads <THREADS>', 'Worker threads hosting the peers')
+        .argParser((text) => integerOption(text, 1, MAX_THREADS))
+        .default(availableParallelism(), 'the number of cores'),
+    )
+    .option(
+      '--period <PERIOD>',
+      'Gossip period of every peer, in seconds',
+      (text) => secondsOption(text),
+      DEFAULTS.periodMs / 1_000,
+    )
+    .option(
+      '--duration <SECONDS>',
+      'Keep the mesh running and measure its messages this long once it formed',
+      (text) => secondsOption(text, true),
+      DEFAULTS.durationMs / 1_000,
+    )
+    .option(
+      '--timeout <SECONDS>',
+      'Give up waiting for the full mesh after this long',
+      (text) => secondsOption(text),
+      DEFAULTS.timeoutMs / 1_000,
+    )
+    .option('--json', 'Print one JSON document on standard output instead of tables')
+    .option('--quiet', 'Print no progress on standard error')
+    .option(
+      '--matrix',
+      'Show the full connectivity matrix even above 40 peers (the default shows a compact view)',
+    );
+  command.action(async (options: EmulateCommandOptions) => {
+    const controller = new AbortController();
+    const onSigint = (): void => {
+      process.stderr.write('\nstopping every peer (Ctrl-C again to quit at once)\n');
+      controller.abort();
+      process.once('SIGINT', () => process.exit(EXIT_INTERRUPTED));
+    };
+    process.once('SIGINT', onSigint);
+    const progress = options.quiet ? undefined : progressReporter(process.stderr);
+    let result: EmulationResult;
+    try {
+      result = await runEmulation(
+        {
+          peers: options.peers,
+          basePort: options.basePort,
+          threads: options.threads,
+          periodMs: options.period * 1_000,
+          durationMs: options.duration * 1_000,
+          timeoutMs: options.timeout * 1_000,
+          signal: controller.signal,
+        },
+        progress?.update,
+      );
+    } catch (error) {
+      if (error instanceof EmulationSetupError)
+        command.error(`error: ${error.message}`, { exitCode: 2 });
+      throw error;
+    } finally {
+      progress?.done();
+      process.removeListener('SIGINT', onSigint);
+    }
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : renderReport(result, { matrix: options.matrix === true }),
+    );
+    process.exitCode = exitStatusOfResult(result);
+  });
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { runPeerProcess } from '../host/peer-process.js';
+import { now } from '../peer/clock.js';
+import { formatHostPort, type HostPort } from '../protocol/address.js';
+import { hostOption, hostPortOption, portOrZeroOption, secondsOption } from './parsers.js';
+
+/** The root command's options, as commander parses them. */
+interface PeerCommandOptions {
+  readonly period: number;
+  readonly address: string;
+  readonly port: number;
+  readonly connect?: HostPort;
+  readonly json?: true;
+}
+
+/**
+ * The original's command line on the root command: the options (same flags, same defaults, same
+ * help texts) and the action that runs one peer until SIGINT or SIGTERM.
+ */
+export function registerPeer(program: Command): void {
+  program
+    .description('Provides a peer exchange that imples a naive messaging functionality')
+    .option('-P, --period <PERIOD>', 'Messaging period', (text) => secondsOption(text), 2)
+    .option(
+      '--address <ADDRESS>',
+      'Public address to be sent as a peer address',
+      (text) => hostOption(text),
+      '127.0.0.1',
+    )
+    .option(
+      '-p, --port <PORT>',
+      'Port of the current peer to listen to',
+      (text) => portOrZeroOption(text),
+      8080,
+    )
+    .option('-c, --connect <CONNECT>', 'Address of the peer to connect to initially', (text) =>
+      hostPortOption(text),
+    )
+    .option('--json', 'Also print every event as a JSON line on standard output')
+    .action(async (options: PeerCommandOptions) => {
+      const startedAt = now();
+      process.exitCode = await runPeerProcess({
+        startedAt,
+        json: options.json === true,
+        peer: {
+          port: options.port,
+          advertisedHost: options.address,
+          periodMs: options.period * 1000,
+          ...(options.connect === undefined ? {} : { connect: formatHostPort(options.connect) }),
+        },
+      });
+    });
+}
