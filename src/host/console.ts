@@ -37,10 +37,9 @@ export function consoleText(event: PeerEvent): string | undefined {
         event.retryInMs === undefined ? 'giving up' : `retrying in ${formatDelay(event.retryInMs)}`
       }`;
     case 'rejected':
-      // The peer reports an error of its listening socket as a rejection from 'listener'.
-      return event.remote === 'listener'
-        ? `Listening socket error: ${event.reason}`
-        : `Closed the connection from ${event.remote}: ${event.reason}`;
+      return `Closed the connection from ${event.remote}: ${event.reason}`;
+    case 'error':
+      return `Error: ${event.message}`;
     case 'address-proven':
     case 'message-sent':
     case 'stopped':

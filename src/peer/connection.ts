@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { formatHostPort } from '../protocol/address.js';
 import { FrameDecoder } from '../protocol/frame.js';
 import { decodeMessage, encodeMessage, type Message } from '../protocol/messages.js';
 import type { Direction } from './events.js';
@@ -64,7 +65,8 @@ export class Connection {
     private readonly handlers: ConnectionHandlers,
     remote?: string,
   ) {
-    this.remote = remote ?? `${socket.remoteAddress}:${socket.remotePort}`;
+    this.remote =
+      remote ?? formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {

@@ -47,6 +47,11 @@ export type PeerEvent = Base &
         readonly retryInMs?: number;
       }
     | { readonly type: 'rejected'; readonly remote: string; readonly reason: string }
+    | {
+        /** A failure of the peer itself rather than of one connection (e.g. its listening socket). */
+        readonly type: 'error';
+        readonly message: string;
+      }
     | { readonly type: 'stopped' }
   );
 

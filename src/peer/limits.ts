@@ -13,6 +13,11 @@ export interface PeerLimits {
   readonly connectTimeoutMs: number;
   /** Inbound connections still handshaking; more are refused at once (a flood of silent sockets). */
   readonly maxPendingHandshakes: number;
+  /**
+   * The same, from one remote IP: one host cannot take every handshake slot. Generous, since an
+   * emulated mesh has every peer on 127.0.0.1 and a joining peer dials everyone at once.
+   */
+  readonly maxPendingHandshakesPerIp: number;
   /** Dials running at once: a long peer list cannot make us open thousands of sockets. */
   readonly maxConcurrentDials: number;
   /** Addresses waiting to be dialed; a hostile 10,000-entry list is cut here. */
@@ -44,6 +49,7 @@ export const DEFAULT_LIMITS: PeerLimits = {
   legacyReplyGraceMs: 3_000,
   connectTimeoutMs: 3_000,
   maxPendingHandshakes: 256,
+  maxPendingHandshakesPerIp: 128,
   maxConcurrentDials: 64,
   maxQueuedDials: 1_024,
   bootstrapBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: Number.POSITIVE_INFINITY },

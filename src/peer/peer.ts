@@ -83,6 +83,9 @@ type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
  */
 const LISTEN_BACKLOG = 4_096;
 
+/** Connections refused over the handshake limits are reported at most this often. */
+const REFUSAL_REPORT_INTERVAL_MS = 1_000;
+
 const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof];
 
 /**
@@ -101,8 +104,11 @@ export class Peer {
   /** address -> link key, for every alias of every link */
   readonly #byAddress = new Map<string, string>();
   readonly #connections = new Set<Connection>();
-  /** Inbound connections that have not announced themselves yet. */
+  /** Inbound connections that have not announced themselves yet, in all and by remote IP. */
   readonly #handshaking = new Set<Connection>();
+  readonly #handshakesByIp = new Map<string, number>();
+  #refusals = 0;
+  #refusalReportedAt = Number.NEGATIVE_INFINITY;
   /** Outbound dials waiting for their connection to be identified. */
   readonly #pendingDials = new Map<Connection, (outcome: DialOutcome) => void>();
   /** Addresses that turned out to be this peer under another name. */
@@ -192,13 +198,18 @@ export class Peer {
         );
       });
       server.listen(
-        { host: bindHost, port: this.#options.port ?? 8080, exclusive: true, backlog: LISTEN_BACKLOG },
+        {
+          host: bindHost,
+          port: this.#options.port ?? 8080,
+          exclusive: true,
+          backlog: LISTEN_BACKLOG,
+        },
         resolve,
       );
     });
     // After listening, a server error (rare: e.g. EMFILE on accept) must not crash the host.
     server.on('error', (error) =>
-      this.#emit({ type: 'rejected', remote: 'listener', reason: error.message }),
+      this.#emit({ type: 'error', message: `listening socket: ${error.message}` }),
     );
     const address = server.address();
     this.#port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -376,17 +387,52 @@ export class Peer {
   // ---- accepting -------------------------------------------------------------------------------
 
   #accept(socket: Socket): void {
-    if (this.#state !== 'running' || this.#handshaking.size >= this.#limits.maxPendingHandshakes) {
+    if (this.#state !== 'running') {
       socket.destroy();
+      return;
+    }
+    const ip = socket.remoteAddress ?? '';
+    const fromIp = this.#handshakesByIp.get(ip) ?? 0;
+    if (
+      this.#handshaking.size >= this.#limits.maxPendingHandshakes ||
+      fromIp >= this.#limits.maxPendingHandshakesPerIp
+    ) {
+      socket.destroy();
+      this.#refused(ip);
       return;
     }
     const connection = this.#track(socket, 'inbound');
     this.#handshaking.add(connection);
+    this.#handshakesByIp.set(ip, fromIp + 1);
     const reason = `no public_address within ${this.#limits.handshakeTimeoutMs} ms`;
     // Reported like any other refused connection (a silent timeout left no trace).
     connection.setDeadline(this.#limits.handshakeTimeoutMs, reason, () =>
       this.#reject(connection, reason),
     );
+  }
+
+  /** The connection announced itself, or left: it no longer counts against the handshake limits. */
+  #endHandshake(connection: Connection): void {
+    if (!this.#handshaking.delete(connection)) return;
+    const ip = connection.socket.remoteAddress ?? '';
+    const left = (this.#handshakesByIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.#handshakesByIp.set(ip, left);
+    else this.#handshakesByIp.delete(ip);
+  }
+
+  /** Reports refused connections at most once a second, so a flood cannot flood the log too. */
+  #refused(ip: string): void {
+    this.#refusals++;
+    const at = now();
+    if (at - this.#refusalReportedAt < REFUSAL_REPORT_INTERVAL_MS) return;
+    this.#refusalReportedAt = at;
+    const count = this.#refusals;
+    this.#refusals = 0;
+    this.#emit({
+      type: 'rejected',
+      remote: ip,
+      reason: `refused ${count} connection${count === 1 ? '' : 's'}: too many still handshaking`,
+    });
   }
 
   // ---- messages --------------------------------------------------------------------------------
@@ -460,7 +506,7 @@ export class Peer {
     connection: Connection,
     message: Extract<Message, { type: 'public_address' }>,
   ): void {
-    this.#handshaking.delete(connection);
+    this.#endHandshake(connection);
     connection.clearDeadline();
     if (message.probe !== undefined) {
       this.#answerProbe(connection, message.probe, message.nodeId, message.address);
@@ -702,7 +748,7 @@ export class Peer {
 
   #onClose(connection: Connection, reason: string): void {
     this.#connections.delete(connection);
-    this.#handshaking.delete(connection);
+    this.#endHandshake(connection);
     if (this.#pendingDials.has(connection)) {
       this.#settleDial(connection, { ok: false, reason, retry: true });
       return;
