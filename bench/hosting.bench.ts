@@ -1,6 +1,6 @@
 import { type BenchContext, byMode } from './context.js';
-import { type HostKind, runProbe } from './probe.js';
-import { type BenchResult, machine, type Row } from './report.js';
+import { type BenchResult, benchResult } from './report.js';
+import { hostLabel, sweep } from './sweep.js';
 
 export const HOSTING_FIGURES = {
   host: 'host',
@@ -26,31 +26,18 @@ export async function hostingBench(context: BenchContext): Promise<BenchResult> 
   const idleMs = byMode(context.mode, { full: 5_000, quick: 2_000, smoke: 500 });
   const latencyMs = byMode(context.mode, { full: 3_000, quick: 1_500, smoke: 500 });
   const periodMs = byMode(context.mode, { full: 1_000, quick: 500, smoke: 250 });
-  const hosts: HostKind[] = ['thread', 'workers', 'processes'];
-  const rows: Row[] = [];
-  for (const n of sizes) {
-    for (const host of hosts) {
-      const result = await runProbe({
-        host,
-        n,
-        threads: context.threads,
-        idleMs,
-        settleMs: 500,
-        latencyMs,
-        periodMs,
-        timeoutMs: 120_000,
-      });
-      const { timings, idle, latency } = result;
+  const rows = await sweep(
+    context,
+    sizes,
+    ['thread', 'workers', 'processes'],
+    { idleMs, settleMs: 500, latencyMs, periodMs, timeoutMs: 120_000 },
+    ({ timings, idle, latency }, host, n) => {
       if (timings === undefined || idle === undefined || latency === undefined) {
         throw new Error(`hosting ${host} N=${n}: missing figures`);
       }
-      rows.push({
-        host:
-          host === 'workers'
-            ? `${context.threads} threads`
-            : host === 'thread'
-              ? '1 thread'
-              : 'process/peer',
+      console.error(`  hosting ${host} N=${n}: launch→mesh ${timings.totalMs.toFixed(0)} ms`);
+      return {
+        host: hostLabel(host, context),
         N: n,
         firstListeningMs: timings.firstListeningMs,
         allListeningMs: timings.allListeningMs,
@@ -61,16 +48,10 @@ export async function hostingBench(context: BenchContext): Promise<BenchResult> 
         delivered: latency.deliveredFraction * 100,
         cpuPerPeerPct: idle.cpuPerPeerPct,
         rssTotalPerPeerMB: idle.rssTotalPerPeerBytes / 1_048_576,
-      });
-      console.error(`  hosting ${host} N=${n}: launch→mesh ${timings.totalMs.toFixed(0)} ms`);
-    }
-  }
-  return {
-    benchmark: 'hosting',
-    mode: context.mode,
-    date: new Date().toISOString(),
-    node: process.version,
-    machine: machine(),
+      };
+    },
+  );
+  return benchResult('hosting', context.mode, {
     params: { idleMs, latencyMs, periodMs, threads: context.threads, bootstrap: 'chain' },
     figures: Object.keys(HOSTING_FIGURES),
     rows,
@@ -82,5 +63,5 @@ export async function hostingBench(context: BenchContext): Promise<BenchResult> 
       'process/peer latency uses each process’s clock (timeOrigin): sub-millisecond figures carry that skew',
       'process/peer CPU is read from /proc in 10 ms ticks',
     ],
-  };
+  });
 }

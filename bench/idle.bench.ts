@@ -1,6 +1,6 @@
 import { type BenchContext, byMode } from './context.js';
-import { type HostKind, runProbe } from './probe.js';
-import { type BenchResult, check, machine, type Row, type TargetCheck } from './report.js';
+import { type BenchResult, benchResult, check, type TargetCheck } from './report.js';
+import { hostLabel, sweep } from './sweep.js';
 
 export const IDLE_FIGURES = {
   host: 'host',
@@ -20,34 +20,25 @@ export async function idleBench(context: BenchContext): Promise<BenchResult> {
   const sizes = byMode(context.mode, { full: [20, 50, 100], quick: [20], smoke: [5] });
   const idleMs = byMode(context.mode, { full: 6_000, quick: 2_000, smoke: 500 });
   const settleMs = byMode(context.mode, { full: 1_000, quick: 300, smoke: 200 });
-  const hosts: HostKind[] = ['thread', 'workers'];
-  const rows: Row[] = [];
-  for (const n of sizes.filter((s) => s <= context.maxPeers)) {
-    for (const host of hosts) {
-      const result = await runProbe({
-        host,
-        n,
-        threads: context.threads,
-        idleMs,
-        settleMs,
-        latencyMs: 0,
-        periodMs: 0,
-        timeoutMs: 60_000,
-      });
-      const idle = result.idle;
+  const rows = await sweep(
+    context,
+    sizes.filter((s) => s <= context.maxPeers),
+    ['thread', 'workers'],
+    { idleMs, settleMs, latencyMs: 0, periodMs: 0, timeoutMs: 60_000 },
+    ({ idle }, host, n) => {
       if (idle === undefined) throw new Error(`no idle figures for ${host} N=${n}`);
-      rows.push({
-        host: host === 'workers' ? `${context.threads} threads` : '1 thread',
+      console.error(`  idle ${host} N=${n}: ${idle.cpuPerPeerPct.toFixed(4)} % core/peer`);
+      return {
+        host: hostLabel(host, context),
         N: n,
         cpuPerPeerPct: idle.cpuPerPeerPct,
         rssPerPeerKB: idle.rssPerPeerBytes / 1_024,
         rssTotalPerPeerKB: idle.rssTotalPerPeerBytes / 1_024,
         // Worker heaps are not visible from the main thread: RSS is the figure there.
         heapPerPeerKB: (idle.heapPerPeerBytes ?? idle.rssPerPeerBytes) / 1_024,
-      });
-      console.error(`  idle ${host} N=${n}: ${idle.cpuPerPeerPct.toFixed(4)} % core/peer`);
-    }
-  }
+      };
+    },
+  );
   const targets: TargetCheck[] = [];
   const largest = Math.max(...rows.map((r) => Number(r.N)));
   for (const row of rows.filter((r) => r.N === largest)) {
@@ -66,12 +57,7 @@ export async function idleBench(context: BenchContext): Promise<BenchResult> {
       );
     }
   }
-  return {
-    benchmark: 'idle',
-    mode: context.mode,
-    date: new Date().toISOString(),
-    node: process.version,
-    machine: machine(),
+  return benchResult('idle', context.mode, {
     params: { idleMs, settleMs, threads: context.threads, periodMs: 3_600_000 },
     figures: Object.keys(IDLE_FIGURES),
     rows,
@@ -82,5 +68,5 @@ export async function idleBench(context: BenchContext): Promise<BenchResult> {
       'process RSS/N: the whole process’s RSS / N (what a host costs per peer, runtime included)',
       'heap/peer: JS heap added per peer on one thread; on worker threads (heaps not visible) it repeats RSS/peer',
     ],
-  };
+  });
 }

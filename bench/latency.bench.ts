@@ -1,6 +1,6 @@
 import { type BenchContext, byMode } from './context.js';
-import { type HostKind, runProbe } from './probe.js';
-import { type BenchResult, check, machine, type Row, type TargetCheck } from './report.js';
+import { type BenchResult, benchResult, check, type TargetCheck } from './report.js';
+import { hostLabel, sweep } from './sweep.js';
 
 export const LATENCY_FIGURES = {
   host: 'host',
@@ -24,24 +24,16 @@ export async function latencyBench(context: BenchContext): Promise<BenchResult> 
   const sizes = byMode(context.mode, { full: [20, 50, 100], quick: [20, 50], smoke: [5] });
   const windowMs = byMode(context.mode, { full: 5_000, quick: 1_500, smoke: 500 });
   const periodMs = byMode(context.mode, { full: 1_000, quick: 1_000, smoke: 250 });
-  const hosts: HostKind[] = ['thread', 'workers'];
-  const rows: Row[] = [];
-  for (const n of sizes.filter((s) => s <= context.maxPeers)) {
-    for (const host of hosts) {
-      const result = await runProbe({
-        host,
-        n,
-        threads: context.threads,
-        idleMs: 0,
-        settleMs: 0,
-        latencyMs: windowMs,
-        periodMs,
-        timeoutMs: 60_000,
-      });
-      const l = result.latency;
+  const rows = await sweep(
+    context,
+    sizes.filter((s) => s <= context.maxPeers),
+    ['thread', 'workers'],
+    { idleMs: 0, settleMs: 0, latencyMs: windowMs, periodMs, timeoutMs: 60_000 },
+    ({ latency: l }, host, n) => {
       if (l === undefined) throw new Error(`no latency for ${host} N=${n}`);
-      rows.push({
-        host: host === 'workers' ? `${context.threads} threads` : '1 thread',
+      console.error(`  latency ${host} N=${n}: p99 ${l.p99Ms.toFixed(2)} ms`);
+      return {
+        host: hostLabel(host, context),
         N: n,
         messages: l.messages,
         pairs: l.pairs,
@@ -50,21 +42,15 @@ export async function latencyBench(context: BenchContext): Promise<BenchResult> 
         p90Ms: l.p90Ms,
         p99Ms: l.p99Ms,
         maxMs: l.maxMs,
-      });
-      console.error(`  latency ${host} N=${n}: p99 ${l.p99Ms.toFixed(2)} ms`);
-    }
-  }
+      };
+    },
+  );
   const targets: TargetCheck[] = [];
   for (const row of rows.filter((r) => r.N === 100)) {
     targets.push(check(`latency p99 at N=100, ${row.host}`, Number(row.p99Ms), 5, 'ms'));
     targets.push(check(`delivered at N=100, ${row.host}`, Number(row.delivered), 100, '%', false));
   }
-  return {
-    benchmark: 'latency',
-    mode: context.mode,
-    date: new Date().toISOString(),
-    node: process.version,
-    machine: machine(),
+  return benchResult('latency', context.mode, {
     params: { periodMs, windowMs, threads: context.threads, bootstrap: 'chain' },
     figures: Object.keys(LATENCY_FIGURES),
     rows,
@@ -74,5 +60,5 @@ export async function latencyBench(context: BenchContext): Promise<BenchResult> 
       '1 thread: HDR histogram (1 µs) over the peers’ events; worker threads: the emulator’s own latency figures',
       'every peer gossips on its own timer; peers start within milliseconds, so their sends come in bursts',
     ],
-  };
+  });
 }

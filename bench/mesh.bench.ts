@@ -2,7 +2,7 @@ import { Bench } from 'tinybench';
 import { runEmulation } from '../src/emulator/emulate.js';
 import { type BenchContext, byMode } from './context.js';
 import { SILENT_PERIOD_MS } from './local-mesh.js';
-import { type BenchResult, check, Durations, machine, type Row } from './report.js';
+import { type BenchResult, benchResult, check, Durations, type Row } from './report.js';
 
 /** Sizes of the time-to-mesh benchmark, up to what the open-file limit lets one process hold. */
 export function meshSizes(context: BenchContext): number[] {
@@ -122,12 +122,7 @@ export async function meshBench(context: BenchContext): Promise<BenchResult> {
       check('full mesh of 100 after all listen (mean)', Number(r100.meanMs), 1_000, 'ms'),
     );
   }
-  return {
-    benchmark: 'mesh',
-    mode: context.mode,
-    date: new Date().toISOString(),
-    node: process.version,
-    machine: machine(),
+  return benchResult('mesh', context.mode, {
     params: {
       host: 'workers',
       threads: context.threads,
@@ -143,5 +138,5 @@ export async function meshBench(context: BenchContext): Promise<BenchResult> {
       'all listening = launch -> last peer listening; launch→mesh = launch -> full mesh',
       'stop = full mesh -> every peer and worker stopped',
     ],
-  };
+  });
 }

@@ -57,6 +57,22 @@ export function machine(): Machine {
   };
 }
 
+/** A benchmark's result: `fields` stamped with the run's mode, the date, Node and the machine. */
+export function benchResult(
+  benchmark: string,
+  mode: Mode,
+  fields: Pick<BenchResult, 'params' | 'figures' | 'rows' | 'targets' | 'notes'>,
+): BenchResult {
+  return {
+    benchmark,
+    mode,
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: machine(),
+    ...fields,
+  };
+}
+
 export async function writeResult(outDir: string, result: BenchResult): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const file = join(outDir, `${result.benchmark}.json`);

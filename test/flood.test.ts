@@ -7,19 +7,27 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { now } from '../src/peer/clock.js';
 import type { PeerEvent, PeerEventOf } from '../src/peer/events.js';
 import { DEFAULT_LIMITS } from '../src/peer/limits.js';
-import type { Peer, PeerOptions } from '../src/peer/peer.js';
 import { encodeFrame } from '../src/protocol/frame.js';
 import { MAX_FRAME_BYTES } from '../src/protocol/limits.js';
 import { encodeMessage } from '../src/protocol/messages.js';
-import { startPeer, stopAll } from './support/network.js';
-import { isFullMesh, nextEvent, until, WAIT_TIMEOUT_MS } from './support/wait.js';
+import {
+  accomplice,
+  assertStillServing,
+  header,
+  honestGossip,
+  json,
+  type Network,
+  network,
+  record,
+} from './support/fixtures.js';
+import { RawClient } from './support/raw-client.js';
+import { nextEvent, until, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 const ATTACKER_HOST = '127.0.0.2';
 /** Nothing listens there (checked): dials to it are refused at once. */
@@ -75,123 +83,11 @@ function closedPorts(count: number): number[] {
   return ports;
 }
 
-// ---- attackers -------------------------------------------------------------------------------
+// ---- attackers and the victim ------------------------------------------------------------------
 
-/** A raw connection from the attacker address; remembers when it opened and when it closed. */
-class Attacker {
-  /** When the TCP handshake completed (the victim accepts it at once, or as soon as it can). */
-  openedAt = performance.now();
-  closedAt: number | undefined;
-  /** True only if the test destroyed it: every close counted below must come from the victim. */
-  destroyedByUs = false;
-  readonly closed: Promise<void>;
-  /** How the victim names this connection in its events (kept: a closed socket forgets its port). */
-  remote = `${ATTACKER_HOST}:?`;
-
-  private constructor(readonly socket: Socket) {
-    // The victim may close while we still write: that is what these tests provoke.
-    socket.on('error', () => {});
-    // Read (and drop) what the victim sends, or its FIN would never be seen.
-    socket.resume();
-    this.closed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.closedAt = performance.now();
-        resolve();
-      }),
-    );
-  }
-
-  static open(t: TestContext, port: number): Promise<Attacker> {
-    const socket = connect({ host: '127.0.0.1', port, localAddress: ATTACKER_HOST });
-    const attacker = new Attacker(socket);
-    t.after(() => attacker.destroy());
-    return new Promise((resolve, reject) => {
-      socket.once('connect', () => {
-        attacker.remote = `${ATTACKER_HOST}:${socket.localPort}`;
-        attacker.openedAt = performance.now();
-        resolve(attacker);
-      });
-      socket.once('error', reject);
-    });
-  }
-
-  get lifetimeMs(): number {
-    return (this.closedAt ?? performance.now()) - this.openedAt;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve) => this.socket.write(bytes, () => resolve()));
-  }
-
-  destroy(): void {
-    if (!this.socket.destroyed) this.destroyedByUs = true;
-    this.socket.destroy();
-  }
-
-  async waitClosed(timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the victim kept ${this.remote} open`)), timeoutMs);
-    });
-    try {
-      await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    assert.equal(this.destroyedByUs, false, 'closed by the victim, not by the test');
-  }
-}
-
-// ---- the victim and its honest peers ----------------------------------------------------------
-
-interface Network {
-  victim: Peer;
-  honest: [Peer, Peer];
-  all: Peer[];
-}
-
-async function network(t: TestContext, victimOptions: PeerOptions = {}): Promise<Network> {
-  const all: Peer[] = [];
-  t.after(() => stopAll(all));
-  const victim = await startPeer(undefined, victimOptions);
-  all.push(victim);
-  const first = await startPeer(victim);
-  all.push(first);
-  const second = await startPeer(victim);
-  all.push(second);
-  await until(all, () => isFullMesh(all), 'the victim and two honest peers meshed');
-  return { victim, honest: [first, second], all };
-}
-
-/** Gossip from each honest peer reaches the victim after `since` (an event time). */
-function honestGossip(
-  { victim, honest }: Network,
-  since: number,
-): Promise<Array<PeerEventOf<'message-received'>>> {
-  return Promise.all(
-    honest.map((p) =>
-      nextEvent(victim, 'message-received', (e) => e.peer === p.advertised && e.at > since),
-    ),
-  );
-}
-
-/** Honest traffic still flows through the victim, both ways, and both links are still up. */
-async function assertStillServing(net: Network): Promise<void> {
-  const { victim, honest } = net;
-  const since = now();
-  await Promise.all([
-    honestGossip(net, since),
-    ...honest.map((p) =>
-      nextEvent(p, 'message-received', (e) => e.peer === victim.advertised && e.at > since),
-    ),
-  ]);
-  for (const p of honest) assert.ok(victim.peers.includes(p.advertised), `linked ${p.advertised}`);
-}
-
-function record(peer: Peer, t: TestContext): PeerEvent[] {
-  const events: PeerEvent[] = [];
-  t.after(peer.events.subscribe((e) => events.push(e)));
-  return events;
+/** A raw connection from the attacker address, destroyed when the test ends. */
+function attack(t: TestContext, net: Network): Promise<RawClient> {
+  return RawClient.open(t, net.victim.port, { localAddress: ATTACKER_HOST });
 }
 
 function only<T extends PeerEvent['type']>(events: PeerEvent[], type: T): Array<PeerEventOf<T>> {
@@ -207,43 +103,10 @@ function assertHonestUntouched(events: PeerEvent[], net: Network): void {
   );
 }
 
-function header(length: number): Buffer {
-  const h = Buffer.alloc(4);
-  h.writeUInt32BE(length, 0);
-  return h;
-}
-
-const json = (value: unknown) => encodeFrame(Buffer.from(JSON.stringify(value), 'utf8'));
-
-/**
- * A listener at the attacker's address that answers like a peer of the original (gossip, no node
- * id), so the address an attacker claims passes the victim's dial-back proof.
- */
-async function accomplice(t: TestContext): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.once('close', () => sockets.delete(socket));
-    socket.write(encodeMessage({ type: 'random_message', text: 'Accomplice' }));
-  });
-  await new Promise<void>((resolve) => server.listen({ host: ATTACKER_HOST, port: 0 }, resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  assert.ok(typeof address === 'object' && address !== null);
-  return `${ATTACKER_HOST}:${address.port}`;
-}
-
 /** An attacker that announced itself, proved its address, and is linked to the victim. */
-async function linkedAttacker(t: TestContext, net: Network): Promise<[Attacker, string]> {
-  const address = await accomplice(t);
-  const attacker = await Attacker.open(t, net.victim.port);
+async function linkedAttacker(t: TestContext, net: Network): Promise<[RawClient, string]> {
+  const address = await accomplice(t, ATTACKER_HOST);
+  const attacker = await attack(t, net);
   const connected = nextEvent(net.victim, 'connected', (e) => e.peer === address);
   const proven = nextEvent(net.victim, 'address-proven', (e) => e.peer === address);
   await attacker.write(encodeMessage({ type: 'public_address', address }));
@@ -257,7 +120,11 @@ describe('hostile peers at scale', () => {
   test('a flood of 1,000 connections that never speak', async (t) => {
     const HANDSHAKE_MS = 300;
     const COUNT = 1_000;
-    const cap = DEFAULT_LIMITS.maxPendingHandshakes;
+    // Every attacker comes from one IP: the per-IP cap is the one that binds.
+    const cap = Math.min(
+      DEFAULT_LIMITS.maxPendingHandshakes,
+      DEFAULT_LIMITS.maxPendingHandshakesPerIp,
+    );
     const net = await network(t, { limits: { handshakeTimeoutMs: HANDSHAKE_MS } });
     const events = record(net.victim, t);
     const fdsBefore = openFds();
@@ -266,9 +133,7 @@ describe('hostile peers at scale', () => {
     // The victim keeps serving while the flood is on, not only once it is over.
     const honestDuringFlood = honestGossip(net, floodStart);
     const started = performance.now();
-    const attackers = await Promise.all(
-      Array.from({ length: COUNT }, () => Attacker.open(t, net.victim.port)),
-    );
+    const attackers = await Promise.all(Array.from({ length: COUNT }, () => attack(t, net)));
     const connectedMs = performance.now() - started;
     const honestMs = Math.max(...(await honestDuringFlood).map((e) => e.at)) - floodStart;
     await Promise.all(attackers.map((a) => a.waitClosed()));
@@ -313,19 +178,13 @@ describe('hostile peers at scale', () => {
   test('a connection that trickles one byte every 20 ms is cut at the handshake timeout', async (t) => {
     const HANDSHAKE_MS = 300;
     const net = await network(t, { limits: { handshakeTimeoutMs: HANDSHAKE_MS } });
-    const attacker = await Attacker.open(t, net.victim.port);
+    const attacker = await attack(t, net);
     const rejected = nextEvent(net.victim, 'rejected', (e) => e.remote === attacker.remote);
     // A valid announcement, far too slowly: it would take about a second to arrive whole.
     const frame = encodeMessage({ type: 'public_address', address: `${ATTACKER_HOST}:1` });
-    let sent = 0;
-    const drip = setInterval(() => {
-      if (attacker.socket.destroyed || sent >= frame.length) return;
-      attacker.socket.write(frame.subarray(sent, sent + 1));
-      sent++;
-    }, 20);
-    t.after(() => clearInterval(drip));
+    const dripping = attacker.trickle(frame, 20);
     await attacker.waitClosed();
-    clearInterval(drip);
+    const sent = await dripping;
     assert.match((await rejected).reason, /no public_address within 300 ms/);
     t.diagnostic(
       `cut after ${Math.round(attacker.lifetimeMs)} ms and ${sent} of ${frame.length} bytes`,
@@ -340,9 +199,7 @@ describe('hostile peers at scale', () => {
     const net = await network(t);
     const events = record(net.victim, t);
     const heapBefore = heapUsed();
-    const attackers = await Promise.all(
-      Array.from({ length: 50 }, () => Attacker.open(t, net.victim.port)),
-    );
+    const attackers = await Promise.all(Array.from({ length: 50 }, () => attack(t, net)));
     // the header, then as much body as the socket takes before the victim closes it
     const bytes = Buffer.concat([header(0xff_ff_ff_ff), Buffer.alloc(60 * 1024, 0x41)]);
     for (const a of attackers) a.socket.write(bytes);
@@ -372,7 +229,7 @@ describe('hostile peers at scale', () => {
       [raw, /over the limit/],
       [encodeFrame(body), /UTF-8/],
     ] as const) {
-      const attacker = await Attacker.open(t, net.victim.port);
+      const attacker = await attack(t, net);
       const rejected = nextEvent(net.victim, 'rejected', (e) => e.remote === attacker.remote);
       attacker.socket.write(bytes);
       await attacker.waitClosed();

@@ -1,141 +1,21 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
-import { describe, type TestContext, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { PeerEvent } from '../src/peer/events.js';
-import type { Peer } from '../src/peer/peer.js';
-import { encodeFrame, FrameDecoder } from '../src/protocol/frame.js';
+import { encodeFrame } from '../src/protocol/frame.js';
 import { MAX_FRAME_BYTES, MAX_PEERS_PER_MESSAGE } from '../src/protocol/limits.js';
-import { decodeMessage, encodeMessage, type Message } from '../src/protocol/messages.js';
-import { startPeer, stopAll } from './support/network.js';
-import { isFullMesh, nextEvent, until, WAIT_TIMEOUT_MS } from './support/wait.js';
-
-/** A raw TCP client: writes whatever bytes a test wants and decodes the frames it gets back. */
-class RawClient {
-  readonly frames: Message[] = [];
-  readonly closed: Promise<void>;
-  readonly #decoder = new FrameDecoder();
-  readonly #waiters = new Set<() => void>();
-
-  private constructor(readonly socket: Socket) {
-    socket.setNoDelay(true);
-    // The peer may close while we still write; that is what these tests provoke.
-    socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => {
-      for (const body of this.#decoder.push(chunk)) {
-        const decoded = decodeMessage(body);
-        assert.ok(decoded.ok, `the peer sent an invalid frame: ${decoded.ok ? '' : decoded.error}`);
-        this.frames.push(decoded.value);
-      }
-      for (const wake of this.#waiters) wake();
-    });
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-  }
-
-  static async open(t: TestContext, port: number): Promise<RawClient> {
-    const socket = connect({ host: '127.0.0.1', port });
-    t.after(() => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new RawClient(socket);
-  }
-
-  /** The address the peer sees this client at. */
-  get remote(): string {
-    return `127.0.0.1:${this.socket.localPort}`;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve) => this.socket.write(bytes, () => resolve()));
-  }
-
-  /** Writes `bytes` one byte per write, each handed to the kernel before the next. */
-  async trickle(bytes: Uint8Array): Promise<void> {
-    for (let i = 0; i < bytes.length; i++) await this.write(bytes.subarray(i, i + 1));
-  }
-
-  /** Resolves with the first frame received matching `filter`. */
-  frame(filter: (m: Message) => boolean = () => true): Promise<Message> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.frames.find(filter);
-        if (found === undefined) return;
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error('timed out waiting for a frame'));
-      }, WAIT_TIMEOUT_MS);
-      this.#waiters.add(check);
-      check();
-    });
-  }
-
-  /** Resolves once the peer closed the connection. */
-  async waitClosed(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the peer kept the connection')), WAIT_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-interface Network {
-  victim: Peer;
-  honest: [Peer, Peer];
-  all: Peer[];
-}
-
-/** A victim with two honest peers linked to it (and to each other); stopped after the test. */
-async function network(t: TestContext, victimOptions: Parameters<typeof startPeer>[1] = {}) {
-  const all: Peer[] = [];
-  t.after(() => stopAll(all));
-  const victim = await startPeer(undefined, victimOptions);
-  all.push(victim);
-  const first = await startPeer(victim);
-  all.push(first);
-  const second = await startPeer(victim);
-  all.push(second);
-  await until(all, () => isFullMesh(all), 'the victim and two honest peers meshed');
-  return { victim, honest: [first, second], all } satisfies Network;
-}
-
-/** Honest traffic still flows through the victim, both ways, after an attack. */
-async function assertStillServing({ victim, honest: [first, second] }: Network): Promise<void> {
-  const [fromVictim, toVictim, fromSecond] = await Promise.all([
-    nextEvent(first, 'message-received', (e) => e.peer === victim.advertised),
-    nextEvent(victim, 'message-received', (e) => e.peer === first.advertised),
-    nextEvent(victim, 'message-received', (e) => e.peer === second.advertised),
-  ]);
-  assert.match(fromVictim.text, /^[A-Za-z0-9]{10}$/);
-  assert.match(toVictim.text, /^[A-Za-z0-9]{10}$/);
-  assert.match(fromSecond.text, /^[A-Za-z0-9]{10}$/);
-  assert.ok(victim.peers.includes(first.advertised) && victim.peers.includes(second.advertised));
-}
-
-/** Records the victim's events during the test. */
-function record(peer: Peer, t: TestContext): PeerEvent[] {
-  const events: PeerEvent[] = [];
-  t.after(peer.events.subscribe((e) => events.push(e)));
-  return events;
-}
-
-function header(length: number): Buffer {
-  const h = Buffer.alloc(4);
-  h.writeUInt32BE(length, 0);
-  return h;
-}
-
-const json = (value: unknown) => encodeFrame(Buffer.from(JSON.stringify(value), 'utf8'));
+import { encodeMessage } from '../src/protocol/messages.js';
+import {
+  accomplice,
+  assertStillServing,
+  header,
+  json,
+  lonelyPeer,
+  network,
+  record,
+} from './support/fixtures.js';
+import { RawClient } from './support/raw-client.js';
+import { nextEvent, until } from './support/wait.js';
 
 /** Attacks from a stranger that never announced itself: each must end in a 'rejected' event. */
 const strangerAttacks: Array<[string, () => Buffer, RegExp]> = [
@@ -241,17 +121,20 @@ describe('a hostile stranger gets its connection closed and reported', () => {
 
   test('a connection announcing itself in time is not closed by the handshake timeout', async (t) => {
     const net = await network(t, { limits: { handshakeTimeoutMs: 200 } });
+    const address = await accomplice(t);
     const client = await RawClient.open(t, net.victim.port);
-    const connected = nextEvent(net.victim, 'connected', (e) => e.peer === '127.0.0.1:1');
-    await client.write(encodeMessage({ type: 'public_address', address: '127.0.0.1:1' }));
+    const connected = nextEvent(net.victim, 'connected', (e) => e.peer === address);
+    const proven = nextEvent(net.victim, 'address-proven', (e) => e.peer === address);
+    await client.write(encodeMessage({ type: 'public_address', address }));
     await connected;
+    await proven;
     // several gossip periods (200 ms each) later it is still linked and receiving gossip
     await until(
       net.all,
       () => client.frames.filter((m) => m.type === 'random_message').length >= 3,
       'three gossip frames to the raw client',
     );
-    assert.ok(net.victim.peers.includes('127.0.0.1:1'));
+    assert.ok(net.victim.peers.includes(address));
     assert.equal(client.socket.destroyed, false);
   });
 });
@@ -279,11 +162,13 @@ describe('a hostile linked peer is disconnected with a reason', () => {
   for (const [name, bytes, reason] of linkedAttacks) {
     test(name, async (t) => {
       const net = await network(t);
+      // A listener at the claimed address, so the victim's dial-back proof does not close the link first.
+      const address = await accomplice(t);
       const client = await RawClient.open(t, net.victim.port);
-      const connected = nextEvent(net.victim, 'connected', (e) => e.peer === '127.0.0.1:1');
-      await client.write(encodeMessage({ type: 'public_address', address: '127.0.0.1:1' }));
+      const connected = nextEvent(net.victim, 'connected', (e) => e.peer === address);
+      await client.write(encodeMessage({ type: 'public_address', address }));
       await connected;
-      const disconnected = nextEvent(net.victim, 'disconnected', (e) => e.peer === '127.0.0.1:1');
+      const disconnected = nextEvent(net.victim, 'disconnected', (e) => e.peer === address);
       await client.write(bytes);
       await client.waitClosed();
       assert.match((await disconnected).reason, reason);
@@ -316,9 +201,10 @@ describe('a hostile linked peer is disconnected with a reason', () => {
 describe('framing over a raw socket', () => {
   test('a public_address sent one byte per write is answered with known_peers', async (t) => {
     const net = await network(t);
+    const address = await accomplice(t);
     const client = await RawClient.open(t, net.victim.port);
-    const connected = nextEvent(net.victim, 'connected', (e) => e.peer === '127.0.0.1:1');
-    await client.trickle(encodeMessage({ type: 'public_address', address: '127.0.0.1:1' }));
+    const connected = nextEvent(net.victim, 'connected', (e) => e.peer === address);
+    await client.trickle(encodeMessage({ type: 'public_address', address }));
     const reply = await client.frame();
     // the first frame back is the reply, listing every peer but the newcomer
     assert.equal(reply.type, 'known_peers');
@@ -332,13 +218,11 @@ describe('framing over a raw socket', () => {
   });
 
   test('a peer of the original gets no known_peers when the victim knows nobody else', async (t) => {
-    const peers: Peer[] = [];
-    t.after(() => stopAll(peers));
-    const lonely = await startPeer();
-    peers.push(lonely);
+    const lonely = await lonelyPeer(t);
+    const address = await accomplice(t);
     const client = await RawClient.open(t, lonely.port);
-    const connected = nextEvent(lonely, 'connected', (e) => e.peer === '127.0.0.1:1');
-    await client.write(encodeMessage({ type: 'public_address', address: '127.0.0.1:1' }));
+    const connected = nextEvent(lonely, 'connected', (e) => e.peer === address);
+    await client.write(encodeMessage({ type: 'public_address', address }));
     await connected;
     // the first frame it gets is gossip: no (empty) known_peers came before it
     const first = await client.frame();
@@ -350,10 +234,7 @@ describe('framing over a raw socket', () => {
   });
 
   test('a peer of ours always gets a known_peers reply, even an empty one', async (t) => {
-    const peers: Peer[] = [];
-    t.after(() => stopAll(peers));
-    const lonely = await startPeer();
-    peers.push(lonely);
+    const lonely = await lonelyPeer(t);
     const client = await RawClient.open(t, lonely.port);
     await client.write(
       encodeMessage({ type: 'public_address', address: '127.0.0.1:1', nodeId: 'ab'.repeat(16) }),
@@ -363,23 +244,24 @@ describe('framing over a raw socket', () => {
       type: 'known_peers',
       peers: [],
       nodeId: lonely.nodeId,
-      features: ['exchange', 'goodbye'],
+      features: ['exchange', 'goodbye', 'proof'],
     });
   });
 
   test('two frames glued in one write are both processed', async (t) => {
     const net = await network(t);
+    const address = await accomplice(t);
     const events = record(net.victim, t);
     const client = await RawClient.open(t, net.victim.port);
     const received = nextEvent(net.victim, 'message-received', (e) => e.text === 'GluedFrame');
     await client.write(
       Buffer.concat([
-        encodeMessage({ type: 'public_address', address: '127.0.0.1:1' }),
+        encodeMessage({ type: 'public_address', address }),
         encodeMessage({ type: 'random_message', text: 'GluedFrame' }),
       ]),
     );
-    assert.equal((await received).peer, '127.0.0.1:1');
-    const connectedAt = events.findIndex((e) => e.type === 'connected' && e.peer === '127.0.0.1:1');
+    assert.equal((await received).peer, address);
+    const connectedAt = events.findIndex((e) => e.type === 'connected' && e.peer === address);
     const receivedAt = events.findIndex(
       (e) => e.type === 'message-received' && e.text === 'GluedFrame',
     );
@@ -391,15 +273,16 @@ describe('framing over a raw socket', () => {
 
   test('a frame split across writes in the middle of a glued pair is processed', async (t) => {
     const net = await network(t);
+    const address = await accomplice(t);
     const client = await RawClient.open(t, net.victim.port);
     const stream = Buffer.concat([
-      encodeMessage({ type: 'public_address', address: '127.0.0.1:1' }),
+      encodeMessage({ type: 'public_address', address }),
       encodeMessage({ type: 'random_message', text: 'SplitFrame' }),
       encodeMessage({ type: 'random_message', text: 'LastFrame1' }),
     ]);
     const texts: string[] = [];
     const collect = net.victim.events.subscribe((e: PeerEvent) => {
-      if (e.type === 'message-received' && e.peer === '127.0.0.1:1') texts.push(e.text);
+      if (e.type === 'message-received' && e.peer === address) texts.push(e.text);
     });
     t.after(collect);
     const last = nextEvent(net.victim, 'message-received', (e) => e.text === 'LastFrame1');

@@ -274,41 +274,19 @@ describe('decodeMessage: hostile bodies are refused with a reason', () => {
     body({ type: 'known_peers', data: { peers: { 0: '127.0.0.1:1' } } }),
     /not a list/,
   );
-  reject(
-    'a peer that is a number',
-    body({ type: 'known_peers', data: { peers: [8080] } }),
-    /host:port/,
-  );
-  reject(
-    'a peer that is null',
-    body({ type: 'known_peers', data: { peers: ['127.0.0.1:1', null] } }),
-    /host:port/,
-  );
-  reject(
-    'a peer without port',
-    body({ type: 'known_peers', data: { peers: ['127.0.0.1'] } }),
-    /host:port/,
-  );
-  reject(
-    'a peer with a bad port',
-    body({ type: 'known_peers', data: { peers: ['127.0.0.1:70000'] } }),
-    /host:port/,
-  );
-  reject(
-    'a peer with a URL',
-    body({ type: 'known_peers', data: { peers: ['http://a:1'] } }),
-    /host:port/,
-  );
-  reject(
-    'a peer with a space',
-    body({ type: 'known_peers', data: { peers: ['a b:1'] } }),
-    /host:port/,
-  );
-  reject(
-    'a peer address over MAX_ADDRESS_LENGTH',
-    body({ type: 'known_peers', data: { peers: [`${'a.'.repeat(MAX_ADDRESS_LENGTH)}a:1`] } }),
-    /host:port/,
-  );
+  // every entry of a peer list must be host:port
+  const badEntries: Array<[string, unknown[]]> = [
+    ['a peer that is a number', [8080]],
+    ['a peer that is null', ['127.0.0.1:1', null]],
+    ['a peer without port', ['127.0.0.1']],
+    ['a peer with a bad port', ['127.0.0.1:70000']],
+    ['a peer with a URL', ['http://a:1']],
+    ['a peer with a space', ['a b:1']],
+    ['a peer address over MAX_ADDRESS_LENGTH', [`${'a.'.repeat(MAX_ADDRESS_LENGTH)}a:1`]],
+  ];
+  for (const [what, peers] of badEntries) {
+    reject(what, body({ type: 'known_peers', data: { peers } }), /host:port/);
+  }
   reject(
     'over MAX_PEERS_PER_MESSAGE peers',
     body({

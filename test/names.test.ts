@@ -43,7 +43,10 @@ test('one peer is one peer under every name: localhost and 127.0.0.1 give one li
   const meshedById = () =>
     peers.every((p) => {
       const ids = p.links.map((l) => l.nodeId).sort();
-      const others = peers.filter((q) => q !== p).map((q) => q.nodeId).sort();
+      const others = peers
+        .filter((q) => q !== p)
+        .map((q) => q.nodeId)
+        .sort();
       return JSON.stringify(ids) === JSON.stringify(others);
     });
   await until(peers, meshedById, 'three peers linked once each');

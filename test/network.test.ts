@@ -31,6 +31,25 @@ async function meshed(peers: readonly Peer[], what: string): Promise<void> {
   assertFullMesh(peers);
 }
 
+/** Picks, among the peers started so far, the one the next peer joins through. */
+type Via = (earlier: readonly Peer[]) => Peer | undefined;
+/** Each peer joins through the one started just before it. */
+const chain: Via = (earlier) => earlier.at(-1);
+/** Every peer joins through the first. */
+const star: Via = (earlier) => earlier[0];
+
+/**
+ * Starts `count` peers one after another, each after the first joining through the peer `via`
+ * picks, and waits for (and asserts) the full mesh. All stopped when the test ends.
+ */
+async function startMesh(t: TestContext, count: number, via: Via, what: string): Promise<Peer[]> {
+  const peers = tracked(t);
+  peers.push(await startPeer());
+  for (let i = 1; i < count; i++) peers.push(await startPeer(via(peers)));
+  await meshed(peers, what);
+  return peers;
+}
+
 /** Records every event of every given peer from now on. */
 function record(peers: readonly Peer[], t: TestContext): Map<Peer, PeerEvent[]> {
   const log = new Map<Peer, PeerEvent[]>();
@@ -50,44 +69,50 @@ function eventsOf<T extends PeerEvent['type']>(
   return (log.get(peer) ?? []).filter((e): e is PeerEventOf<T> => e.type === type);
 }
 
+/**
+ * Starts a peer told to `--connect <name>:<its own port>` and checks that it gives that name up at
+ * its first dial (failed with `reason`, not retried), and a few gossip rounds later still has no
+ * link and made no further attempt.
+ */
+async function assertGivesUpItself(t: TestContext, name: string, reason: RegExp): Promise<void> {
+  const peers = tracked(t);
+  const port = await freePortRange(1);
+  const peer = new Peer({ ...TEST_PEER, port, connect: `${name}:${port}` });
+  peers.push(peer);
+  const log = record(peers, t);
+  const failed = nextEvent(peer, 'dial-failed');
+  await peer.start();
+  const event = await failed;
+  assert.equal(event.peer, `${name}:${port}`);
+  assert.match(event.reason, reason);
+  assert.equal(event.retryInMs, undefined, 'not retried');
+  // A few gossip rounds later: still no link, no further attempt.
+  await until(peers, () => eventsOf(log, peer, 'message-sent').length >= 3, 'gossip rounds');
+  assert.deepEqual(peer.peers, []);
+  assert.deepEqual(eventsOf(log, peer, 'connected'), []);
+  assert.equal(eventsOf(log, peer, 'dial-failed').length, 1);
+}
+
 describe('the original test suite', () => {
   test('test_couple_peers_network', async (t) => {
-    const peers = tracked(t);
-    const first = await startPeer();
-    peers.push(first);
-    peers.push(await startPeer(first));
-    await meshed(peers, 'two peers linked');
+    await startMesh(t, 2, chain, 'two peers linked');
   });
 
   test('test_a_few_peers_network: a chain of 5', async (t) => {
-    const peers = tracked(t);
-    peers.push(await startPeer());
-    for (let i = 1; i < 5; i++) peers.push(await startPeer(peers[i - 1]));
-    await meshed(peers, 'a chain of 5 in a full mesh');
+    await startMesh(t, 5, chain, 'a chain of 5 in a full mesh');
   });
 
   test('test_a_few_peers_network: a star of 5', async (t) => {
-    const peers = tracked(t);
-    const hub = await startPeer();
-    peers.push(hub);
-    for (let i = 1; i < 5; i++) peers.push(await startPeer(hub));
-    await meshed(peers, 'a star of 5 in a full mesh');
+    await startMesh(t, 5, star, 'a star of 5 in a full mesh');
   });
 
   test('test_many_peers_network: 20 peers, each joining through a random earlier one', async (t) => {
-    const peers = tracked(t);
-    peers.push(await startPeer());
-    for (let i = 1; i < 20; i++) {
-      peers.push(await startPeer(peers[Math.floor(Math.random() * peers.length)]));
-    }
-    await meshed(peers, '20 peers in a full mesh');
+    const random: Via = (earlier) => earlier[Math.floor(Math.random() * earlier.length)];
+    await startMesh(t, 20, random, '20 peers in a full mesh');
   });
 
   test('test_peer_disconnected', async (t) => {
-    const peers = tracked(t);
-    peers.push(await startPeer());
-    for (let i = 1; i < 5; i++) peers.push(await startPeer(peers[0]));
-    await meshed(peers, '5 peers in a full mesh');
+    const peers = await startMesh(t, 5, star, '5 peers in a full mesh');
     const [leaving, ...staying] = peers;
     assert.ok(leaving);
     const log = record(staying, t);
@@ -181,22 +206,7 @@ describe('joining', () => {
 
   for (const name of ['localhost', '127.0.0.1', '0.0.0.0', '127.1.2.3', '[::ffff:127.0.0.1]']) {
     test(`a peer given --connect ${name}:<its own port> never links to itself`, async (t) => {
-      const peers = tracked(t);
-      const port = await freePortRange(1);
-      const peer = new Peer({ ...TEST_PEER, port, connect: `${name}:${port}` });
-      peers.push(peer);
-      const log = record(peers, t);
-      const failed = nextEvent(peer, 'dial-failed');
-      await peer.start();
-      const event = await failed;
-      assert.equal(event.peer, `${name}:${port}`);
-      assert.match(event.reason, /this peer|itself/);
-      assert.equal(event.retryInMs, undefined, 'not retried');
-      // A few gossip rounds later: still no link, no further attempt.
-      await until(peers, () => eventsOf(log, peer, 'message-sent').length >= 3, 'gossip rounds');
-      assert.deepEqual(peer.peers, []);
-      assert.deepEqual(eventsOf(log, peer, 'connected'), []);
-      assert.equal(eventsOf(log, peer, 'dial-failed').length, 1);
+      await assertGivesUpItself(t, name, /this peer|itself/);
     });
   }
   test('a peer reaching itself under a name it cannot recognise gives that name up', async (t) => {
@@ -208,30 +218,13 @@ describe('joining', () => {
       t.skip(`${name} does not resolve to a loopback address`);
       return;
     }
-    const peers = tracked(t);
-    const port = await freePortRange(1);
-    const peer = new Peer({ ...TEST_PEER, port, connect: `${name}:${port}` });
-    peers.push(peer);
-    const log = record(peers, t);
-    const failed = nextEvent(peer, 'dial-failed');
-    await peer.start();
-    const event = await failed;
-    assert.equal(event.peer, `${name}:${port}`);
-    assert.match(event.reason, /this peer/);
-    assert.equal(event.retryInMs, undefined);
-    await until(peers, () => eventsOf(log, peer, 'message-sent').length >= 3, 'gossip rounds');
-    assert.deepEqual(peer.peers, []);
-    assert.deepEqual(eventsOf(log, peer, 'connected'), []);
-    assert.equal(eventsOf(log, peer, 'dial-failed').length, 1);
+    await assertGivesUpItself(t, name, /this peer/);
   });
 });
 
 describe('gossip', () => {
   test('every peer receives messages from every other peer, named by its address', async (t) => {
-    const peers = tracked(t);
-    peers.push(await startPeer());
-    for (let i = 1; i < 5; i++) peers.push(await startPeer(peers[i - 1]));
-    await meshed(peers, '5 peers in a full mesh');
+    const peers = await startMesh(t, 5, chain, '5 peers in a full mesh');
     const senders = new Map<Peer, Set<string>>(peers.map((p) => [p, new Set()]));
     const texts = new Map<Peer, Set<string>>(peers.map((p) => [p, new Set()]));
     for (const peer of peers) {
@@ -271,10 +264,7 @@ describe('gossip', () => {
   });
 
   test('gossip() sends a given text to every linked peer at once', async (t) => {
-    const peers = tracked(t);
-    peers.push(await startPeer());
-    for (let i = 1; i < 4; i++) peers.push(await startPeer(peers[0]));
-    await meshed(peers, '4 peers in a full mesh');
+    const peers = await startMesh(t, 4, star, '4 peers in a full mesh');
     const [speaker, ...listeners] = peers;
     assert.ok(speaker);
     const received = listeners.map((p) =>
