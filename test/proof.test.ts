@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import type { Peer } from '../src/peer/peer.js';
+import { encodeMessage, Feature, type Message } from '../src/protocol/messages.js';
+import { accomplice, lonelyPeer, record } from './support/fixtures.js';
+import { freePortRange } from './support/ports.js';
+import { RawClient } from './support/raw-client.js';
+import { nextEvent } from './support/wait.js';
+
+/** Short enough to keep the tests quick, long enough for a loaded machine to answer a probe. */
+const PROOF_TIMEOUT_MS = 1_500;
+const OURS = [Feature.exchange, Feature.goodbye, Feature.proof];
+
+/** A raw client of ours (with a node id) that joins `peer` and returns the peers of its reply. */
+async function listedBy(t: TestContext, peer: Peer): Promise<readonly string[]> {
+  const client = await RawClient.open(t, peer.port);
+  const address = await accomplice(t);
+  await client.write(
+    encodeMessage({ type: 'public_address', address, nodeId: 'cd'.repeat(16), features: OURS }),
+  );
+  const reply = await client.frame((m) => m.type === 'known_peers');
+  client.destroy();
+  return reply.type === 'known_peers' ? reply.peers : [];
+}
+
+function claim(address: string, nodeId?: string): Buffer {
+  const message: Message = {
+    type: 'public_address',
+    address,
+    ...(nodeId === undefined ? {} : { nodeId, features: OURS }),
+  };
+  return encodeMessage(message);
+}
+
+test('an honest newcomer proves its address; only then is it passed on', async (t) => {
+  const victim = await lonelyPeer(t);
+  const honest = await lonelyPeer(t, { connect: victim.advertised });
+  const proven = await nextEvent(victim, 'address-proven', (e) => e.peer === honest.advertised);
+  assert.ok(Number.isFinite(proven.ms) && proven.ms >= 0);
+  assert.deepEqual(await listedBy(t, victim), [honest.advertised]);
+});
+
+test("a claim of another peer's address and node id is never proven, nor passed on", async (t) => {
+  const victim = await lonelyPeer(t, { limits: { proofTimeoutMs: PROOF_TIMEOUT_MS } });
+  // A real peer the victim does not know; the impostor copies its address and its node id.
+  const real = await lonelyPeer(t);
+  const events = record(victim, t);
+  const impostor = await RawClient.open(t, victim.port);
+  const lost = nextEvent(victim, 'disconnected', (e) => e.peer === real.advertised);
+  await impostor.write(claim(real.advertised, real.nodeId));
+  // While the claim is unproven, a newcomer is not told of it.
+  await nextEvent(victim, 'connected', (e) => e.peer === real.advertised);
+  assert.deepEqual(await listedBy(t, victim), []);
+  // The real peer answers the dial-back, but only over its own links: the nonce never reaches
+  // the impostor's connection, so the proof times out and the claim's link is closed.
+  const event = await lost;
+  assert.match(event.reason, /could not prove/);
+  assert.equal(event.reconnecting, false, 'an unproven address is not redialed');
+  await impostor.waitClosed();
+  assert.equal(events.filter((e) => e.type === 'address-proven').length, 0);
+  assert.deepEqual(victim.peers, []);
+  assert.deepEqual(real.peers, [], 'the dial-back did not make the real peer link to the victim');
+});
+
+test('a claim of an address where nothing listens fails at once', async (t) => {
+  const victim = await lonelyPeer(t);
+  const closedPort = await freePortRange(1);
+  const liar = await RawClient.open(t, victim.port);
+  const address = `127.0.0.1:${closedPort}`;
+  const lost = nextEvent(victim, 'disconnected', (e) => e.peer === address);
+  await liar.write(claim(address, 'ef'.repeat(16)));
+  assert.match((await lost).reason, /could not prove.*nothing answers/);
+  await liar.waitClosed();
+});
+
+test('a claim of an address where another of our nodes answers fails', async (t) => {
+  const victim = await lonelyPeer(t);
+  const other = await lonelyPeer(t);
+  const liar = await RawClient.open(t, victim.port);
+  const lost = nextEvent(victim, 'disconnected', (e) => e.peer === other.advertised);
+  await liar.write(claim(other.advertised, 'ef'.repeat(16)));
+  assert.match((await lost).reason, /another node answers/);
+  await liar.waitClosed();
+});
+
+test('a peer of the original proves its address by answering there in the original protocol', async (t) => {
+  const victim = await lonelyPeer(t, { limits: { legacyReplyGraceMs: 200 } });
+  const address = await accomplice(t);
+  const legacy = await RawClient.open(t, victim.port);
+  const proven = nextEvent(victim, 'address-proven', (e) => e.peer === address);
+  await legacy.write(claim(address));
+  await proven;
+  assert.deepEqual(await listedBy(t, victim), [address]);
+  assert.equal(legacy.socket.destroyed, false);
+});
