@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   formatHostPort,
   normalizeAddress,
@@ -17,7 +18,8 @@ import {
 } from '../src/protocol/limits.js';
 import { decodeMessage, encodeMessage, type Message } from '../src/protocol/messages.js';
 
-const SAMPLES_FILE = '/work/shared/reference/wire-samples.txt';
+/** Frames captured from the original naive-peer on loopback (a copy of the reference's capture). */
+const SAMPLES_FILE = fileURLToPath(new URL('./fixtures/wire-samples.txt', import.meta.url));
 
 /** Every frame of the captured samples, as bytes, with the JSON the capture says it holds. */
 function samples(): Array<{ frame: Buffer; json: string }> {
