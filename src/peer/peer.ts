@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { formatHostPort, type HostPort, parseHostPort } from '../protocol/address.js';
 import { encodeMessage, Feature, type Identity, type Message } from '../protocol/messages.js';
 import { now } from './clock.js';
@@ -7,7 +7,16 @@ import { Connection, type RemoteIdentity } from './connection.js';
 import { Dialer, type DialOutcome } from './dialer.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
+import { HandshakeGate } from './handshake-gate.js';
 import { DEFAULT_LIMITS, type PeerLimits } from './limits.js';
+import { ListenError, listen } from './listen.js';
+import {
+  closesDuplicate,
+  type Link,
+  type LinkView,
+  PeerTable,
+  preferredConnection,
+} from './peer-table.js';
 import { AddressProver } from './prover.js';
 import { isSelfAddress } from './self.js';
 
@@ -33,58 +42,10 @@ export interface PeerOptions {
   readonly limits?: Partial<PeerLimits>;
 }
 
-/** One live link of the peer table: the single connection kept to one remote peer. */
-interface Link {
-  readonly key: string;
-  /** Identified only because an outbound connection stayed silent: perhaps one of ours, slow. */
-  readonly presumedLegacy: boolean;
-  readonly address: string;
-  connection: Connection;
-  /** Every address this peer was reached or announced under; none of them is dialed again. */
-  readonly aliases: Set<string>;
-  /**
-   * When the address was proven, as a step of the peer's proof sequence: we dialed it ourselves,
-   * or its claimant passed the dial-back. Undefined while unproven: the address is then neither
-   * passed on nor redialed.
-   */
-  provenSeq: number | undefined;
-  /** Up to which step of the proof sequence this peer has been told our proven links. */
-  toldSeq: number;
-}
-
-/** A link as shown to observers. */
-export interface LinkView {
-  readonly peer: string;
-  readonly nodeId?: string;
-  readonly direction: 'inbound' | 'outbound';
-}
-
-/** Thrown by `start()` when the port cannot be bound. */
-export class ListenError extends Error {
-  constructor(
-    readonly code: string,
-    readonly address: string,
-  ) {
-    super(
-      code === 'EADDRINUSE'
-        ? `port ${address.slice(address.lastIndexOf(':') + 1)} is already in use (${address})`
-        : `cannot listen on ${address}: ${code}`,
-    );
-  }
-}
+export type { LinkView };
+export { ListenError };
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
-
-/**
- * Connections the kernel may queue before we accept them. A joining mesh sends a peer hundreds of
- * dials (and dial-back probes) at once; past Node's default of 511 the kernel drops SYNs, and each
- * dropped one costs its dialer a full second before the retransmission. (The kernel caps it at
- * net.core.somaxconn.)
- */
-const LISTEN_BACKLOG = 4_096;
-
-/** Connections refused over the handshake limits are reported at most this often. */
-const REFUSAL_REPORT_INTERVAL_MS = 1_000;
 
 const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof];
 
@@ -100,23 +61,17 @@ export class Peer {
   readonly nodeId: string;
   readonly #limits: PeerLimits;
   readonly #options: PeerOptions;
-  readonly #links = new Map<string, Link>();
-  /** address -> link key, for every alias of every link */
-  readonly #byAddress = new Map<string, string>();
+  readonly #table = new PeerTable();
   readonly #connections = new Set<Connection>();
-  /** Inbound connections that have not announced themselves yet, in all and by remote IP. */
+  /** Inbound connections that have not announced themselves yet. */
   readonly #handshaking = new Set<Connection>();
-  readonly #handshakesByIp = new Map<string, number>();
-  #refusals = 0;
-  #refusalReportedAt = Number.NEGATIVE_INFINITY;
+  readonly #gate: HandshakeGate;
   /** Outbound dials waiting for their connection to be identified. */
   readonly #pendingDials = new Map<Connection, (outcome: DialOutcome) => void>();
   /** Addresses that turned out to be this peer under another name. */
   readonly #selfAliases = new Set<string>();
   readonly #dialer: Dialer;
   readonly #prover: AddressProver;
-  /** Counts proven addresses; lets a proof tell the peer only what is new to it. */
-  #provenSeq = 0;
   /** For an inbound connection: the step of the proof sequence its known_peers reply covered. */
   readonly #repliedSeq = new WeakMap<Connection, number>();
   #server: Server | undefined;
@@ -142,6 +97,10 @@ export class Peer {
       maxConcurrent: this.#limits.maxConcurrentDials,
       maxQueued: this.#limits.maxQueuedDials,
     });
+    this.#gate = new HandshakeGate(
+      this.#limits.maxPendingHandshakes,
+      this.#limits.maxPendingHandshakesPerIp,
+    );
     this.#prover = new AddressProver({
       hello: () => ({ address: this.#advertised, ...this.#identity() }),
       timeoutMs: this.#limits.proofTimeoutMs,
@@ -162,17 +121,11 @@ export class Peer {
 
   /** This peer's view: the address of every peer it has a link to, sorted. */
   get peers(): string[] {
-    return [...this.#links.values()].map((l) => l.address).sort();
+    return this.#table.addresses();
   }
 
   get links(): LinkView[] {
-    return [...this.#links.values()].map((l) => ({
-      peer: l.address,
-      direction: l.connection.direction,
-      ...(l.connection.identity?.nodeId === undefined
-        ? {}
-        : { nodeId: l.connection.identity.nodeId }),
-    }));
+    return this.#table.views();
   }
 
   /** Binds the port, then starts joining and gossiping. Rejects with ListenError. */
@@ -185,28 +138,15 @@ export class Peer {
 
   async #start(): Promise<void> {
     const bindHost = this.#options.bindHost ?? '0.0.0.0';
-    const server = createServer((socket) => this.#accept(socket));
+    const port = this.#options.port ?? 8080;
+    let server: Server;
+    try {
+      server = await listen(bindHost, port, (socket) => this.#accept(socket));
+    } catch (error) {
+      this.#state = 'stopped';
+      throw error;
+    }
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        this.#state = 'stopped';
-        reject(
-          new ListenError(
-            error.code ?? error.message,
-            formatHostPort({ host: bindHost, port: this.#options.port ?? 8080 }),
-          ),
-        );
-      });
-      server.listen(
-        {
-          host: bindHost,
-          port: this.#options.port ?? 8080,
-          exclusive: true,
-          backlog: LISTEN_BACKLOG,
-        },
-        resolve,
-      );
-    });
     // After listening, a server error (rare: e.g. EMFILE on accept) must not crash the host.
     server.on('error', (error) =>
       this.#emit({ type: 'error', message: `listening socket: ${error.message}` }),
@@ -237,8 +177,8 @@ export class Peer {
   gossip(text = randomGossipText()): void {
     if (this.#state !== 'running') return;
     const frame = encodeMessage({ type: 'random_message', text });
-    for (const link of this.#links.values()) link.connection.write(frame);
-    this.#emit({ type: 'message-sent', text, peers: this.#links.size });
+    for (const link of this.#table.values()) link.connection.write(frame);
+    this.#emit({ type: 'message-sent', text, peers: this.#table.size });
   }
 
   /** Joins the network through `address`, as `--connect` does at start (retried until it answers). */
@@ -252,8 +192,7 @@ export class Peer {
    * Returns false when there is no such link.
    */
   breakLink(peer: string): boolean {
-    const key = this.#byAddress.get(peer);
-    const link = key === undefined ? undefined : this.#links.get(key);
+    const link = this.#table.at(peer);
     if (link === undefined) return false;
     link.connection.socket.destroy(new Error('link broken on purpose'));
     return true;
@@ -326,7 +265,7 @@ export class Peer {
   #learn(address: string, bootstrap = false): void {
     if (this.#state !== 'running') return;
     // Fast path: peer lists arrive normalized and mostly name peers we already have or are dialing.
-    if (this.#byAddress.has(address) || this.#dialer.busy(address)) return;
+    if (this.#table.at(address) !== undefined || this.#dialer.busy(address)) return;
     const parsed = parseHostPort(address);
     if (!parsed.ok) return;
     const normalized = formatHostPort(parsed.value);
@@ -337,7 +276,7 @@ export class Peer {
       }
       return;
     }
-    if (this.#byAddress.has(normalized)) return;
+    if (this.#table.at(normalized) !== undefined) return;
     this.#dialer.want(
       normalized,
       bootstrap ? this.#limits.bootstrapBackoff : this.#limits.dialBackoff,
@@ -356,7 +295,7 @@ export class Peer {
   #dial(address: string): Promise<DialOutcome> {
     if (this.#state !== 'running')
       return Promise.resolve({ ok: false, reason: 'stopping', retry: false });
-    if (this.#byAddress.has(address)) return Promise.resolve({ ok: true });
+    if (this.#table.at(address) !== undefined) return Promise.resolve({ ok: true });
     const parsed = parseHostPort(address);
     if (!parsed.ok) return Promise.resolve({ ok: false, reason: parsed.error, retry: false });
     return new Promise((resolve) => {
@@ -392,18 +331,20 @@ export class Peer {
       return;
     }
     const ip = socket.remoteAddress ?? '';
-    const fromIp = this.#handshakesByIp.get(ip) ?? 0;
-    if (
-      this.#handshaking.size >= this.#limits.maxPendingHandshakes ||
-      fromIp >= this.#limits.maxPendingHandshakesPerIp
-    ) {
+    if (!this.#gate.admit(ip)) {
       socket.destroy();
-      this.#refused(ip);
+      const refused = this.#gate.refusalsToReport(now());
+      if (refused > 0) {
+        this.#emit({
+          type: 'rejected',
+          remote: ip,
+          reason: `refused ${refused} connection${refused === 1 ? '' : 's'}: too many still handshaking`,
+        });
+      }
       return;
     }
     const connection = this.#track(socket, 'inbound');
     this.#handshaking.add(connection);
-    this.#handshakesByIp.set(ip, fromIp + 1);
     const reason = `no public_address within ${this.#limits.handshakeTimeoutMs} ms`;
     // Reported like any other refused connection (a silent timeout left no trace).
     connection.setDeadline(this.#limits.handshakeTimeoutMs, reason, () =>
@@ -413,26 +354,8 @@ export class Peer {
 
   /** The connection announced itself, or left: it no longer counts against the handshake limits. */
   #endHandshake(connection: Connection): void {
-    if (!this.#handshaking.delete(connection)) return;
-    const ip = connection.socket.remoteAddress ?? '';
-    const left = (this.#handshakesByIp.get(ip) ?? 1) - 1;
-    if (left > 0) this.#handshakesByIp.set(ip, left);
-    else this.#handshakesByIp.delete(ip);
-  }
-
-  /** Reports refused connections at most once a second, so a flood cannot flood the log too. */
-  #refused(ip: string): void {
-    this.#refusals++;
-    const at = now();
-    if (at - this.#refusalReportedAt < REFUSAL_REPORT_INTERVAL_MS) return;
-    this.#refusalReportedAt = at;
-    const count = this.#refusals;
-    this.#refusals = 0;
-    this.#emit({
-      type: 'rejected',
-      remote: ip,
-      reason: `refused ${count} connection${count === 1 ? '' : 's'}: too many still handshaking`,
-    });
+    if (this.#handshaking.delete(connection))
+      this.#gate.release(connection.socket.remoteAddress ?? '');
   }
 
   // ---- messages --------------------------------------------------------------------------------
@@ -481,7 +404,7 @@ export class Peer {
             features: new Set(),
           });
         }
-        if (connection.identity !== undefined && this.#links.has(connection.identity.key)) {
+        if (connection.identity !== undefined && this.#table.get(connection.identity.key)) {
           this.#emit({
             type: 'message-received',
             peer: this.#linkAddress(connection.identity),
@@ -494,7 +417,7 @@ export class Peer {
         return;
       case 'goodbye':
         if (identity !== undefined) {
-          const link = this.#links.get(identity.key);
+          const link = this.#table.get(identity.key);
           if (link) for (const alias of link.aliases) this.#dialer.forget(alias);
         }
         connection.close('the peer said goodbye');
@@ -517,14 +440,14 @@ export class Peer {
       this.#reject(connection, `claimed this peer's own address (${message.address})`);
       return;
     }
-    let holder = this.#byAddress.get(message.address);
+    let holder = this.#table.keyOf(message.address);
     if (
       holder !== undefined &&
       message.nodeId !== undefined &&
-      this.#links.get(holder)?.presumedLegacy
+      this.#table.get(holder)?.presumedLegacy
     ) {
       this.#upgrade(holder, message.nodeId, new Set(message.features));
-      holder = this.#byAddress.get(message.address);
+      holder = this.#table.keyOf(message.address);
     }
     if (holder !== undefined && holder !== (message.nodeId ?? `addr:${message.address}`)) {
       this.#reject(connection, `claimed the address of a linked peer (${message.address})`);
@@ -534,24 +457,17 @@ export class Peer {
     // The original replies with the peers it knows except the newcomer, and only when there are
     // some; peers of ours always get a reply, since it carries our node id.
     const key = message.nodeId ?? `addr:${message.address}`;
-    const peers = this.#provenAddresses((l) => l.key !== key && !l.aliases.has(message.address));
+    const peers = this.#table.provenAddresses(
+      (l) => l.key !== key && !l.aliases.has(message.address),
+    );
     if (isOurs || peers.length > 0)
       connection.send({ type: 'known_peers', peers, ...this.#identity() });
-    this.#repliedSeq.set(connection, this.#provenSeq);
+    this.#repliedSeq.set(connection, this.#table.provenSeq);
     this.#identify(connection, {
       address: message.address,
       ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
       features: new Set(message.features),
     });
-  }
-
-  /** Addresses we vouch for: only proven ones are ever passed on. */
-  #provenAddresses(include: (link: Link) => boolean = () => true): string[] {
-    const addresses: string[] = [];
-    for (const link of this.#links.values()) {
-      if (link.provenSeq !== undefined && include(link)) addresses.push(link.address);
-    }
-    return addresses;
   }
 
   /**
@@ -580,7 +496,7 @@ export class Peer {
   }
 
   #linkAddress(identity: RemoteIdentity): string {
-    return this.#links.get(identity.key)?.address ?? identity.address;
+    return this.#table.get(identity.key)?.address ?? identity.address;
   }
 
   #reject(connection: Connection, reason: string): void {
@@ -618,19 +534,19 @@ export class Peer {
       return;
     }
     this.#settleDial(connection, { ok: true });
-    const existing = this.#links.get(key);
+    const existing = this.#table.get(key);
     if (existing === undefined) {
       this.#link(connection, identity, presumedLegacy, silent);
       return;
     }
-    existing.aliases.add(remote.address);
-    this.#byAddress.set(remote.address, key);
+    this.#table.alias(existing, remote.address);
     this.#dialer.forget(remote.address);
     if (existing.connection === connection) return;
-    const keep = this.#preferred(existing.connection, connection);
+    const keep = preferredConnection(existing.connection, connection, this.nodeId);
     const drop = keep === connection ? existing.connection : connection;
     existing.connection = keep;
-    this.#retire(drop);
+    if (closesDuplicate(drop, keep, this.nodeId)) drop.close('duplicate link');
+    else drop.setDeadline(this.#limits.supersededGraceMs, 'duplicate link');
     // A connection we dialed proves the address by itself.
     if (keep.direction === 'outbound' && existing.provenSeq === undefined) this.#proven(existing);
   }
@@ -641,17 +557,12 @@ export class Peer {
     presumedLegacy: boolean,
     silent: boolean,
   ): void {
-    const link: Link = {
-      key: identity.key,
-      presumedLegacy,
-      address: identity.address,
+    const link = this.#table.add(
       connection,
-      aliases: new Set([identity.address]),
-      provenSeq: undefined,
-      toldSeq: this.#repliedSeq.get(connection) ?? 0,
-    };
-    this.#links.set(link.key, link);
-    this.#byAddress.set(link.address, link.key);
+      identity,
+      presumedLegacy,
+      this.#repliedSeq.get(connection) ?? 0,
+    );
     this.#dialer.forget(link.address);
     if (silent) return;
     this.#emit({
@@ -677,7 +588,7 @@ export class Peer {
         answersProbes: identity.features.has(Feature.proof),
       })
       .then((outcome) => {
-        if (this.#state !== 'running' || this.#links.get(link.key) !== link) return;
+        if (this.#state !== 'running' || this.#table.get(link.key) !== link) return;
         if (link.provenSeq !== undefined) return;
         if (outcome.ok) {
           this.#proven(link);
@@ -695,12 +606,10 @@ export class Peer {
    * up linked, whatever order the links formed and were proven in.
    */
   #proven(link: Link): void {
-    link.provenSeq = ++this.#provenSeq;
-    if (!link.connection.identity?.features.has(Feature.exchange)) return;
-    const told = link.toldSeq;
-    const peers = this.#provenAddresses((l) => l !== link && (l.provenSeq ?? 0) > told);
-    link.toldSeq = this.#provenSeq;
-    if (peers.length > 0) link.connection.send({ type: 'known_peers', peers, ...this.#identity() });
+    const news = this.#table.prove(link);
+    if (news.length > 0 && link.connection.identity?.features.has(Feature.exchange)) {
+      link.connection.send({ type: 'known_peers', peers: news, ...this.#identity() });
+    }
   }
 
   /**
@@ -709,41 +618,10 @@ export class Peer {
    * telling observers anything, since the same peer stays connected at the same address.
    */
   #upgrade(key: string, nodeId: string, features: ReadonlySet<string>): void {
-    const link = this.#links.get(key);
+    const link = this.#table.get(key);
     if (link === undefined || !link.presumedLegacy) return;
-    this.#links.delete(key);
-    for (const alias of link.aliases) this.#byAddress.delete(alias);
+    this.#table.remove(link);
     this.#identify(link.connection, { address: link.address, nodeId, features }, false, true);
-  }
-
-  /**
-   * Of two connections to one peer, the one both ends keep: the one dialed by the smaller node id.
-   * A peer of the original keeps the one it dialed, so we do too. Two connections dialed the same
-   * way (a reconnect racing its stale predecessor) keep the newer.
-   */
-  #preferred(current: Connection, candidate: Connection): Connection {
-    if (current.direction === candidate.direction) return candidate;
-    const remoteId = candidate.identity?.nodeId;
-    const inbound = current.direction === 'inbound' ? current : candidate;
-    const outbound = inbound === current ? candidate : current;
-    if (remoteId === undefined) return inbound;
-    return remoteId < this.nodeId ? inbound : outbound;
-  }
-
-  /**
-   * Drops a duplicate. The peer with the smaller id closes it, and only once it holds the kept one,
-   * so the other side never sees its live link close; the larger side just stops using it.
-   */
-  #retire(connection: Connection): void {
-    const remoteId = connection.identity?.nodeId;
-    const sameDirection = [...this.#links.values()].some(
-      (l) => l.key === connection.identity?.key && l.connection.direction === connection.direction,
-    );
-    if (sameDirection || (remoteId !== undefined && this.nodeId < remoteId)) {
-      connection.close('duplicate link');
-    } else {
-      connection.setDeadline(this.#limits.supersededGraceMs, 'duplicate link');
-    }
   }
 
   #onClose(connection: Connection, reason: string): void {
@@ -754,10 +632,9 @@ export class Peer {
       return;
     }
     const key = connection.identity?.key;
-    const link = key === undefined ? undefined : this.#links.get(key);
+    const link = key === undefined ? undefined : this.#table.get(key);
     if (link === undefined || link.connection !== connection) return;
-    this.#links.delete(link.key);
-    for (const alias of link.aliases) this.#byAddress.delete(alias);
+    this.#table.remove(link);
     if (this.#state !== 'running') return;
     // A link closed on purpose (by either side's goodbye, a violation, a duplicate) stays closed;
     // one that broke is dialed again, and whichever end gets through first keeps the link.
