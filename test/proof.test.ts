@@ -93,3 +93,16 @@ test('a peer of the original proves its address by answering there in the origin
   assert.deepEqual(await listedBy(t, victim), [address]);
   assert.equal(legacy.socket.destroyed, false);
 });
+
+test('with proveAddresses false every claim is trusted at once, as the original does', async (t) => {
+  const victim = await lonelyPeer(t, { proveAddresses: false });
+  const closedPort = await freePortRange(1);
+  const address = `127.0.0.1:${closedPort}`;
+  const client = await RawClient.open(t, victim.port);
+  const connected = nextEvent(victim, 'connected', (e) => e.peer === address);
+  await client.write(claim(address, 'ef'.repeat(16)));
+  await connected;
+  // Nothing listens there, yet the address is passed on: the original's behaviour.
+  assert.deepEqual(await listedBy(t, victim), [address]);
+  assert.equal(client.socket.destroyed, false);
+});

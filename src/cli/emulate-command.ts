@@ -21,6 +21,8 @@ interface EmulateCommandOptions {
   readonly json?: true;
   readonly quiet?: true;
   readonly matrix?: true;
+  /** `--no-proof` makes this false. */
+  readonly proof: boolean;
 }
 
 /** One port each, from the base port on. */
@@ -133,6 +135,10 @@ export function registerEmulate(program: Command): void {
     .option(
       '--matrix',
       'Show the full connectivity matrix even above 40 peers (the default shows a compact view)',
+    )
+    .option(
+      '--no-proof',
+      "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
     );
   command.action(async (options: EmulateCommandOptions) => {
     const controller = new AbortController();
@@ -153,6 +159,7 @@ export function registerEmulate(program: Command): void {
           periodMs: options.period * 1_000,
           durationMs: options.duration * 1_000,
           timeoutMs: options.timeout * 1_000,
+          proveAddresses: options.proof,
           signal: controller.signal,
         },
         progress?.update,

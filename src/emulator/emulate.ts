@@ -34,6 +34,8 @@ export interface EmulationOptions {
   readonly signal?: AbortSignal;
   /** Peer limits (tests shorten some). */
   readonly limits?: Partial<PeerLimits>;
+  /** Whether peers prove each other's addresses (default true; false measures their cost). */
+  readonly proveAddresses?: boolean;
   /** The open-file limit to check against; read from the process when not given. */
   readonly openFileLimit?: number | null;
 }
@@ -226,6 +228,7 @@ export async function runEmulation(
   const handles = chainOptions(ports, {
     periodMs: config.periodMs,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
   }).map((peerOptions, i) => {
     // Peers started at one instant would all gossip at one instant, a burst no real network
     // sees: each starts at its own random phase of the period, as if started independently.

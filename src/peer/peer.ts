@@ -40,6 +40,11 @@ export interface PeerOptions {
   /** Our node id: 32 random hex characters unless given. */
   readonly nodeId?: string;
   readonly limits?: Partial<PeerLimits>;
+  /**
+   * Prove the address each inbound peer claims before passing it on (default true). False trusts
+   * every claim, as the original does: a knob for measuring what the proofs cost.
+   */
+  readonly proveAddresses?: boolean;
 }
 
 export type { LinkView };
@@ -571,8 +576,11 @@ export class Peer {
       direction: connection.direction,
       ...(identity.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
     });
-    if (connection.direction === 'outbound') this.#proven(link);
-    else this.#prove(link);
+    if (connection.direction === 'outbound' || this.#options.proveAddresses === false) {
+      this.#proven(link);
+    } else {
+      this.#prove(link);
+    }
   }
 
   /** Dials back the address an inbound peer claimed; closes its link if the proof fails. */
