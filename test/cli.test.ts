@@ -161,6 +161,7 @@ test('--help lists every option with its default, as the original', async () => 
     /^ {6}--address <ADDRESS> +Public address to be sent as a peer address \[default: 127\.0\.0\.1\]$/,
     /^ {2}-p, --port <PORT> +Port of the current peer to listen to \[default: 8080\]$/,
     /^ {2}-c, --connect <CONNECT> +Address of the peer to connect to initially$/,
+    /^ {6}--bind <HOST> +Interface to listen on .*\[default: 0\.0\.0\.0\]$/,
     /^ {6}--json +\S/,
     /^ {2}-h, --help +Print help$/,
     /^ {2}-V, --version +Print version$/,

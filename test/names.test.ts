@@ -58,3 +58,17 @@ test('one peer is one peer under every name: localhost and 127.0.0.1 give one li
   // Learning the hub's 127.0.0.1 address later (from byNumber's list) did not add a second link.
   assert.equal(byName.links.length, 2);
 });
+
+test('IPv6 literals: peers on [::1] join and mesh by bracketed addresses', async (t) => {
+  const peers = tracked(t);
+  const ipv6 = { bindHost: '::1', advertisedHost: '::1' };
+  const first = await startPeer(undefined, ipv6);
+  peers.push(first);
+  assert.match(first.advertised, /^\[::1\]:\d+$/);
+  // The first peer proves the newcomers' bracketed addresses by dialing them back.
+  const proven = nextEvent(first, 'address-proven');
+  peers.push(await startPeer(first, ipv6));
+  peers.push(await startPeer(first, ipv6));
+  await until(peers, () => isFullMesh(peers), 'three IPv6 peers meshed');
+  assert.match((await proven).peer, /^\[::1\]:\d+$/);
+});

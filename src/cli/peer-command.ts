@@ -10,6 +10,7 @@ interface PeerCommandOptions {
   readonly address: string;
   readonly port: number;
   readonly connect?: HostPort;
+  readonly bind: string;
   readonly json?: true;
 }
 
@@ -36,6 +37,12 @@ export function registerPeer(program: Command): void {
     .option('-c, --connect <CONNECT>', 'Address of the peer to connect to initially', (text) =>
       hostPortOption(text),
     )
+    .option(
+      '--bind <HOST>',
+      'Interface to listen on (:: for IPv6 and IPv4)',
+      (text) => hostOption(text),
+      '0.0.0.0',
+    )
     .option('--json', 'Also print every event as a JSON line on standard output')
     .action(async (options: PeerCommandOptions) => {
       const startedAt = now();
@@ -44,6 +51,7 @@ export function registerPeer(program: Command): void {
         json: options.json === true,
         peer: {
           port: options.port,
+          bindHost: options.bind,
           advertisedHost: options.address,
           periodMs: options.period * 1000,
           ...(options.connect === undefined ? {} : { connect: formatHostPort(options.connect) }),
