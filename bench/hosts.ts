@@ -9,6 +9,8 @@ import type { PeerEvent } from '../src/peer/events.js';
 import { LocalMesh } from './local-mesh.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** The CLI entry, run through tsx like `npm start`. */
+const CLI = join(here, '..', 'src', 'cli', 'main.ts');
 
 /** The phases of bringing up a hosted mesh, in milliseconds from its launch. */
 export interface HostTimings {
@@ -108,13 +110,19 @@ export async function startProcessMesh(size: number, options: MeshOptions): Prom
 
   const launchedAt = now();
   for (let i = 0; i < size; i++) {
+    // The real CLI, one process per peer, listening on loopback only.
     const args = [
       '--import',
       'tsx',
-      join(here, 'cli-peer.ts'),
+      CLI,
+      '--bind',
+      '127.0.0.1',
+      '-p',
       String(base + i),
-      String(options.periodMs),
-      ...(i === 0 ? [] : [address(i - 1)]),
+      '-P',
+      String(options.periodMs / 1_000),
+      '--json',
+      ...(i === 0 ? [] : ['-c', address(i - 1)]),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(child);

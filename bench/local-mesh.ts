@@ -52,6 +52,8 @@ export class LocalMesh {
           bindHost: '127.0.0.1',
           advertisedHost: '127.0.0.1',
           periodMs: options.periodMs,
+          // A random phase of the period, as the emulator gives its peers: comparable latency.
+          firstGossipMs: Math.random() * options.periodMs,
           ...(previous === undefined ? {} : { connect: previous.advertised }),
         });
         mesh.peers.push(peer);

@@ -1,8 +1,9 @@
 import { Bench } from 'tinybench';
+import { Durations } from '../src/emulator/durations.js';
 import { runEmulation } from '../src/emulator/emulate.js';
 import { type BenchContext, byMode } from './context.js';
 import { SILENT_PERIOD_MS } from './local-mesh.js';
-import { type BenchResult, benchResult, check, Durations, type Row } from './report.js';
+import { type BenchResult, benchResult, check, type Row } from './report.js';
 
 /** Sizes of the time-to-mesh benchmark, up to what the open-file limit lets one process hold. */
 export function meshSizes(context: BenchContext): number[] {
@@ -120,7 +121,6 @@ export async function meshBench(context: BenchContext): Promise<BenchResult> {
       stopMs: stop.mean,
       noProofMeanMs: noProof.latency.mean,
     });
-    for (const d of [workers, listening, total, stop]) d.destroy();
     console.error(`  mesh N=${n}: ${result.latency.mean.toFixed(1)} ms`);
   }
   const at = (n: number) => rows.find((r) => r.N === n);

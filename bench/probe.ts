@@ -4,7 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { isEntry } from '../src/cli/entry.js';
 import { runEmulation } from '../src/emulator/emulate.js';
-import { type DeliveryFigures, DeliveryTracker } from './delivery.js';
+import { type LatencyStats, MessageLog } from '../src/emulator/latency.js';
+import type { MessageCounts } from '../src/emulator/result.js';
+import { now } from '../src/peer/clock.js';
 import {
   type HostedMesh,
   type HostTimings,
@@ -51,11 +53,44 @@ export interface IdleFigures {
   readonly windowMs: number;
 }
 
+/** Delivery figures over every (message, receiver) pair of the messages sent in the window. */
+export interface DeliveryFigures {
+  readonly messages: number;
+  readonly pairs: number;
+  readonly delivered: number;
+  /** delivered / pairs, 0..1 */
+  readonly deliveredFraction: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Receipts timed before their send (clocks of different processes), counted as 0 ms. */
+  readonly negative?: number;
+}
+
 export interface ProbeResult {
   readonly request: ProbeRequest;
   readonly timings?: HostTimings;
   readonly idle?: IdleFigures;
-  readonly latency?: Omit<DeliveryFigures, 'meanMs' | 'negative'> & { readonly negative?: number };
+  readonly latency?: DeliveryFigures;
+}
+
+/** The figures of a window's `counts` and its latency (0 ms when nothing was delivered). */
+function deliveryFigures(
+  counts: Omit<MessageCounts, 'windowMs'>,
+  latency: LatencyStats | null,
+): DeliveryFigures {
+  const { sent, expected, received } = counts;
+  return {
+    messages: sent,
+    pairs: expected,
+    delivered: received,
+    deliveredFraction: expected === 0 ? 0 : received / expected,
+    p50Ms: latency?.p50 ?? 0,
+    p90Ms: latency?.p90 ?? 0,
+    p99Ms: latency?.p99 ?? 0,
+    maxMs: latency?.max ?? 0,
+  };
 }
 
 const MARKER = 'PROBE_RESULT ';
@@ -152,26 +187,27 @@ async function hostedLatency(request: ProbeRequest): Promise<ProbeResult['latenc
     request.host === 'thread'
       ? await startThreadMesh(request.n, options)
       : await startProcessMesh(request.n, options);
-  const tracker = new DeliveryTracker();
+  const log = new MessageLog();
   const unsubscribe = mesh.subscribe((event) => {
-    if (event.type === 'message-sent') tracker.sent(event.text, event.at, event.peers);
-    else if (event.type === 'message-received') tracker.received(event.text, event.at);
+    if (event.type === 'message-sent') log.onSent(event.text, event.at, event.peers);
+    else if (event.type === 'message-received') log.onReceived(event.text, event.at);
   });
   try {
     // Every peer's timer has fired at least once before the window opens.
     await sleep(request.periodMs);
-    tracker.open();
+    log.open(now());
     await sleep(request.latencyMs);
-    tracker.close();
+    log.close(now());
     // Let the window's last messages arrive (or give up on them).
     const drainUntil = performance.now() + 2_000;
-    while (!tracker.complete && performance.now() < drainUntil) await sleep(20);
+    while (!log.complete && performance.now() < drainUntil) await sleep(20);
   } finally {
     unsubscribe();
     await mesh.stop();
   }
-  const { meanMs: _mean, ...figures } = tracker.figures();
-  return figures;
+  const latency = log.latency();
+  const counts = { sent: log.messages, expected: log.expected, received: log.deliveries };
+  return { ...deliveryFigures(counts, latency), negative: latency?.negative ?? 0 };
 }
 
 async function workersIdle(
@@ -238,17 +274,7 @@ async function workersLatency(request: ProbeRequest): Promise<ProbeResult['laten
   if (result.status !== 'mesh' || result.latencyMs === null) {
     throw new Error(`emulation of ${request.n} peers ended ${result.status} without latency`);
   }
-  const { sent, expected, received } = result.messages;
-  return {
-    messages: sent,
-    pairs: expected,
-    delivered: received,
-    deliveredFraction: expected === 0 ? 0 : received / expected,
-    p50Ms: result.latencyMs.p50,
-    p90Ms: result.latencyMs.p90,
-    p99Ms: result.latencyMs.p99,
-    maxMs: result.latencyMs.max,
-  };
+  return deliveryFigures(result.messages, result.latencyMs);
 }
 
 async function probe(request: ProbeRequest): Promise<ProbeResult> {

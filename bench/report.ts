@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
-import * as hdr from 'hdr-histogram-js';
 import { readOpenFileLimit } from '../src/emulator/resources.js';
 
 /** One row of a benchmark's results: N and the figures measured at that N. */
@@ -149,38 +148,5 @@ export function printTargets(targets: readonly TargetCheck[]): void {
     console.log(
       `  ${t.met ? 'MET ' : 'MISS'} ${t.target}: ${fmt(t.measured)} ${t.unit} (target ${fmt(t.limit)} ${t.unit})`,
     );
-  }
-}
-
-/** Percentiles of a set of durations in milliseconds, kept in an HDR histogram at 1 µs. */
-export class Durations {
-  readonly #histogram = hdr.build({ numberOfSignificantValueDigits: 3 });
-  /** Values below zero (clock skew between processes) are counted, and recorded as 0. */
-  negative = 0;
-
-  record(ms: number): void {
-    if (ms < 0) this.negative++;
-    this.#histogram.recordValue(Math.max(0, Math.round(ms * 1_000)));
-  }
-
-  get count(): number {
-    return this.#histogram.totalCount;
-  }
-
-  /** Percentile in milliseconds (0 when nothing was recorded). */
-  percentile(p: number): number {
-    return this.count === 0 ? 0 : this.#histogram.getValueAtPercentile(p) / 1_000;
-  }
-
-  get mean(): number {
-    return this.count === 0 ? 0 : this.#histogram.mean / 1_000;
-  }
-
-  get max(): number {
-    return this.count === 0 ? 0 : this.#histogram.maxValue / 1_000;
-  }
-
-  destroy(): void {
-    this.#histogram.destroy();
   }
 }

@@ -6,7 +6,8 @@ import {
   peerPorts,
   portRangeProblem,
 } from '../src/emulator/bootstrap.js';
-import { latencyStats, MessageLog, percentile } from '../src/emulator/latency.js';
+import { Durations } from '../src/emulator/durations.js';
+import { latencyStats, MessageLog } from '../src/emulator/latency.js';
 import { countLinks, MeshState, missingLinks } from '../src/emulator/mesh.js';
 import {
   formatDuration,
@@ -145,29 +146,46 @@ describe('countLinks and missingLinks', () => {
 });
 
 describe('latency', () => {
-  const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
-  test('nearest-rank percentiles', () => {
-    assert.equal(percentile(hundred, 50), 50);
-    assert.equal(percentile(hundred, 99), 99);
-    assert.equal(percentile([7], 50), 7);
-    assert.throws(() => percentile([], 50), RangeError);
+  /** Equal within what an HDR histogram of 3 significant digits at 1 µs keeps. */
+  const near = (actual: number | undefined, expected: number): void => {
+    assert.ok(actual !== undefined, `expected ${expected}, got nothing`);
+    assert.ok(
+      Math.abs(actual - expected) <= expected / 1_000 + 0.001,
+      `${actual} is not ${expected} within HDR precision`,
+    );
+  };
+
+  test('Durations: percentiles, mean and max of unsorted samples, within HDR precision', () => {
+    const d = new Durations();
+    for (let i = 100; i >= 1; i--) d.record(i + 0.25);
+    assert.equal(d.count, 100);
+    near(d.percentile(50), 50.25);
+    near(d.percentile(90), 90.25);
+    near(d.percentile(99), 99.25);
+    near(d.max, 100.25);
+    near(d.mean, 50.75);
+    assert.equal(d.negative, 0);
   });
-  test('stats of unsorted samples, and of none', () => {
-    assert.deepEqual(latencyStats([...hundred].reverse()), {
-      count: 100,
-      p50: 50,
-      p90: 90,
-      p99: 99,
-      max: 100,
-    });
-    assert.equal(latencyStats([]), null);
+  test('Durations: none recorded reads 0; a negative value is counted and recorded as 0', () => {
+    const d = new Durations();
+    assert.equal(d.count, 0);
+    assert.equal(d.percentile(50), 0);
+    assert.equal(d.max, 0);
+    assert.equal(d.mean, 0);
+    d.record(-0.4);
+    d.record(2);
+    assert.equal(d.negative, 1);
+    assert.equal(d.percentile(50), 0);
+    near(d.max, 2);
   });
 
   test('MessageLog matches receipts to sends by text, in either order, inside the window', () => {
     const log = new MessageLog();
+    log.onReceived('unseen', 4); // not open yet
     log.onSent('before', 5, 2);
     log.onReceived('before', 6);
     log.open(10);
+    log.onReceived('before', 11); // its send was before the window
     log.onReceived('a', 13); // its send arrives later, from another thread
     log.onSent('a', 11, 2);
     log.onReceived('a', 12);
@@ -175,15 +193,47 @@ describe('latency', () => {
     log.onSent('b', 20, 1);
     assert.equal(log.complete, false);
     log.close(25);
+    log.onReceived('late', 28); // overtakes a send after the window
     log.onSent('late', 26, 3);
-    log.onReceived('b', 27);
-    log.onReceived('late', 28);
-    log.onReceived('unknown', 29);
+    log.onReceived('b', 27); // a window message may arrive after it closes
+    log.onReceived('late', 29);
+    log.onReceived('unknown', 30);
     assert.equal(log.messages, 2);
     assert.equal(log.expected, 3);
     assert.equal(log.deliveries, 3);
     assert.equal(log.complete, true);
-    assert.deepEqual([...log.latencies].sort(), [1, 2, 7]);
+    const figures = log.latency();
+    assert.equal(figures?.count, 3);
+    near(figures?.p50, 2);
+    near(figures?.p90, 7);
+    near(figures?.p99, 7);
+    near(figures?.max, 7);
+    near(figures?.mean, 10 / 3);
+    assert.equal(figures?.negative, 0);
+    assert.deepEqual(latencyStats(figures ?? null), {
+      count: 3,
+      p50: figures?.p50,
+      p90: figures?.p90,
+      p99: figures?.p99,
+      max: figures?.max,
+    });
+  });
+  test('MessageLog counts a message for its receivers at most, and a skewed receipt as 0 ms', () => {
+    const log = new MessageLog();
+    assert.equal(log.latency(), null);
+    assert.equal(latencyStats(log.latency()), null);
+    log.open(0);
+    log.onSent('m', 10, 2);
+    log.onReceived('m', 9.5); // another process's clock, a little behind
+    log.onReceived('m', 14);
+    log.onReceived('m', 15); // more receipts than receivers: a text collision
+    assert.equal(log.deliveries, 2);
+    assert.equal(log.complete, true);
+    const figures = log.latency();
+    assert.equal(figures?.count, 2);
+    assert.equal(figures?.negative, 1);
+    assert.equal(figures?.p50, 0);
+    near(figures?.max, 4);
   });
 });
 

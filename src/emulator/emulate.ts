@@ -314,7 +314,7 @@ export async function runEmulation(
       expected: log.expected,
       received: log.deliveries,
     },
-    latencyMs: latencyStats(log.latencies),
+    latencyMs: latencyStats(log.latency()),
     peers,
     failures: errors.filter((e) => e !== undefined),
   };
