@@ -83,6 +83,10 @@ test('console lines: the original three, then ours', () => {
       { type: 'rejected', remote: '127.0.0.1:50000', reason: 'bad frame', at: at(0) },
       '# 00:00:00 - Closed the connection from 127.0.0.1:50000: bad frame',
     ],
+    [
+      { type: 'error', message: 'listening socket: EMFILE', at: at(0) },
+      '# 00:00:00 - Error: listening socket: EMFILE',
+    ],
     [{ type: 'address-proven', peer: '127.0.0.1:8081', ms: 3, at: at(0) }, undefined],
     [{ type: 'message-sent', text: 'BhGkNWbA1g', peers: 2, at: at(0) }, undefined],
     [{ type: 'stopped', at: at(0) }, undefined],
