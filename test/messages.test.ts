@@ -195,6 +195,16 @@ describe('decodeMessage: hostile bodies are refused with a reason', () => {
 
   reject('invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), /UTF-8/);
   reject(
+    'an IPv6 address with a zone id in public_address',
+    body('{"type":"public_address","data":{"address":"[fe80::1%eth0]:8080"}}'),
+    /host:port/,
+  );
+  reject(
+    'a zone id in a peer list',
+    body('{"type":"known_peers","data":{"peers":["[fe80::1%eth0]:8080"]}}'),
+    /host:port/,
+  );
+  reject(
     'an overlong UTF-8 encoding inside a string',
     Buffer.concat([
       body('{"type":"random_message","data":{"data":"'),
@@ -419,6 +429,9 @@ describe('address.ts', () => {
     bad('[nothost]:1', /host name/);
     bad(`${'a'.repeat(64)}:1`, /host name/);
     bad(`${'a.'.repeat(140)}a:1`, /longer than/);
+    // A zone id names an interface of the sender's host; it once crashed the URL-based canonicaliser.
+    bad('[fe80::1%eth0]:8080', /zone id/);
+    bad('[fe80::1%25lo]:1', /zone id/);
   });
 
   test('parsePort and parseHost', () => {

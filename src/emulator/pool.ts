@@ -26,7 +26,6 @@ export interface PeerHandle {
   send(command: HostCommand): void;
   /** Settles once the peer has ended and every event it sent has been delivered. Never rejects. */
   readonly done: Promise<PeerOutcome>;
-  readonly ended: boolean;
 }
 
 export interface PoolOptions {
@@ -57,10 +56,6 @@ export class PeerPool {
     });
     // Errors of a thread without a task would otherwise be thrown in the main thread.
     this.#pool.on('error', () => {});
-  }
-
-  get threads(): number {
-    return this.#pool.threads.length;
   }
 
   /** Starts one peer on the least busy thread; `onEvent` gets every event it reports. */
@@ -97,9 +92,6 @@ export class PeerPool {
         if (!ended) port1.postMessage(command);
       },
       done,
-      get ended() {
-        return ended;
-      },
     };
     this.#handles.add(handle);
     return handle;

@@ -149,12 +149,19 @@ export class Connection {
       return;
     }
     for (const frame of frames) {
-      const decoded = decodeMessage(frame);
-      if (!decoded.ok) {
-        this.#invalid(decoded.error);
+      try {
+        const decoded = decodeMessage(frame);
+        if (!decoded.ok) {
+          this.#invalid(decoded.error);
+          return;
+        }
+        this.handlers.message(this, decoded.value);
+      } catch (error) {
+        // A bug of ours must cost this one connection, never the process (or the worker thread
+        // and every peer on it).
+        this.#invalid(`internal error: ${error instanceof Error ? error.message : String(error)}`);
         return;
       }
-      this.handlers.message(this, decoded.value);
       if (this.closed) return;
     }
   }

@@ -32,10 +32,6 @@ export class Dialer {
     return this.#inFlight.has(address) || this.#queue.has(address) || this.#retries.has(address);
   }
 
-  get inFlight(): number {
-    return this.#inFlight.size;
-  }
-
   /** Asks for a link to `address`; a no-op when it is already wanted. */
   want(address: string, policy: BackoffPolicy): void {
     if (this.#stopped || this.busy(address)) return;

@@ -122,7 +122,10 @@ export class PeerTable {
 
   remove(link: Link): void {
     this.#links.delete(link.key);
-    for (const alias of link.aliases) this.#byAddress.delete(alias);
+    // An alias may have moved on to another link since (a restarted peer, a new node id).
+    for (const alias of link.aliases) {
+      if (this.#byAddress.get(alias) === link.key) this.#byAddress.delete(alias);
+    }
   }
 
   /** Addresses we vouch for: only proven ones are ever passed on. */

@@ -77,6 +77,8 @@ export class Peer {
   readonly #selfAliases = new Set<string>();
   readonly #dialer: Dialer;
   readonly #prover: AddressProver;
+  /** Inbound connections waiting for their proof before they may replace a link, by link key. */
+  readonly #candidates = new Map<string, Connection>();
   /** For an inbound connection: the step of the proof sequence its known_peers reply covered. */
   readonly #repliedSeq = new WeakMap<Connection, number>();
   #server: Server | undefined;
@@ -85,6 +87,7 @@ export class Peer {
   #port = 0;
   #state: State = 'new';
   #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
 
   constructor(options: PeerOptions = {}) {
     this.#options = options;
@@ -207,11 +210,17 @@ export class Peer {
   async stop(): Promise<void> {
     // A stop that arrives while the port is being bound waits for the bind, then undoes it.
     if (this.#state === 'starting') await this.#starting?.catch(() => undefined);
-    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    if (this.#stopping !== undefined) return this.#stopping;
+    if (this.#state === 'stopped') return;
+    this.#stopping = this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
+    // One handle: the first-gossip timeout, then the interval (clearTimeout clears either).
     clearTimeout(this.#gossipTimer);
-    clearInterval(this.#gossipTimer);
     this.#dialer.stop();
     this.#prover.stop();
     const closed = [...this.#connections].map(
@@ -388,7 +397,7 @@ export class Peer {
             return;
           }
           this.#identify(connection, {
-            address: this.#dialedAddress(connection),
+            address: connection.remote,
             ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
             features: new Set(message.features),
           });
@@ -405,7 +414,7 @@ export class Peer {
           }
           // Only a peer of the original sends gossip before replying.
           this.#identify(connection, {
-            address: this.#dialedAddress(connection),
+            address: connection.remote,
             features: new Set(),
           });
         }
@@ -496,10 +505,6 @@ export class Peer {
     }
   }
 
-  #dialedAddress(connection: Connection): string {
-    return connection.remote;
-  }
-
   #linkAddress(identity: RemoteIdentity): string {
     return this.#table.get(identity.key)?.address ?? identity.address;
   }
@@ -548,12 +553,63 @@ export class Peer {
     this.#dialer.forget(remote.address);
     if (existing.connection === connection) return;
     const keep = preferredConnection(existing.connection, connection, this.nodeId);
-    const drop = keep === connection ? existing.connection : connection;
-    existing.connection = keep;
+    // A node id is public: an inbound claim never displaces a live, proven link before it has
+    // proven its own address. Against a link that came in the same way, it is refused outright
+    // (a genuine reconnect finds the old link closed); against one we dialed (two peers dialing
+    // each other at once) it is proven first.
+    if (
+      keep === connection &&
+      connection.direction === 'inbound' &&
+      existing.provenSeq !== undefined &&
+      !existing.connection.closed
+    ) {
+      if (existing.connection.direction === 'inbound' || this.#candidates.has(key)) {
+        connection.close('already linked to that node');
+      } else {
+        this.#proveThenSwitch(existing, connection);
+      }
+      return;
+    }
+    this.#switch(existing, keep);
+  }
+
+  /** Makes `keep` the link's connection and retires the one it replaces. */
+  #switch(link: Link, keep: Connection): void {
+    const drop = link.connection;
+    if (drop === keep) return;
+    link.connection = keep;
     if (closesDuplicate(drop, keep, this.nodeId)) drop.close('duplicate link');
     else drop.setDeadline(this.#limits.supersededGraceMs, 'duplicate link');
     // A connection we dialed proves the address by itself.
-    if (keep.direction === 'outbound' && existing.provenSeq === undefined) this.#proven(existing);
+    if (keep.direction === 'outbound' && link.provenSeq === undefined) this.#proven(link);
+  }
+
+  /**
+   * Two connections to one node, ours and one claimed inbound that the tie-break prefers: the
+   * claim is proven (by the dial-back) before the link moves to it. If the remote closes our
+   * connection meanwhile, as the node with the smaller id does once it holds its own, the
+   * candidate takes over at once (`#onClose`), still subject to its proof.
+   */
+  #proveThenSwitch(link: Link, candidate: Connection): void {
+    this.#candidates.set(link.key, candidate);
+    const identity = candidate.identity;
+    void this.#prover
+      .prove({
+        address: link.address,
+        connection: candidate,
+        ...(identity?.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
+        answersProbes: identity?.features.has(Feature.proof) ?? false,
+      })
+      .then((outcome) => {
+        if (this.#candidates.get(link.key) === candidate) this.#candidates.delete(link.key);
+        if (!outcome.ok) {
+          candidate.close(`could not prove it is reachable at ${link.address}: ${outcome.reason}`);
+          return;
+        }
+        const current = this.#table.get(link.key);
+        if (this.#state !== 'running' || current === undefined || candidate.closed) return;
+        this.#switch(current, candidate);
+      });
   }
 
   #link(
@@ -569,13 +625,14 @@ export class Peer {
       this.#repliedSeq.get(connection) ?? 0,
     );
     this.#dialer.forget(link.address);
-    if (silent) return;
-    this.#emit({
-      type: 'connected',
-      peer: link.address,
-      direction: connection.direction,
-      ...(identity.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
-    });
+    if (!silent) {
+      this.#emit({
+        type: 'connected',
+        peer: link.address,
+        direction: connection.direction,
+        ...(identity.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
+      });
+    }
     if (connection.direction === 'outbound' || this.#options.proveAddresses === false) {
       this.#proven(link);
     } else {
@@ -642,6 +699,12 @@ export class Peer {
     const key = connection.identity?.key;
     const link = key === undefined ? undefined : this.#table.get(key);
     if (link === undefined || link.connection !== connection) return;
+    const candidate = key === undefined ? undefined : this.#candidates.get(key);
+    if (candidate !== undefined && !candidate.closed && this.#state === 'running') {
+      // The other end kept its own connection (our candidate): carry on over it, silently.
+      link.connection = candidate;
+      return;
+    }
     this.#table.remove(link);
     if (this.#state !== 'running') return;
     // A link closed on purpose (by either side's goodbye, a violation, a duplicate) stays closed;

@@ -53,11 +53,6 @@ export class AddressProver {
 
   constructor(private readonly options: ProverOptions) {}
 
-  /** Proofs under way or waiting in line. */
-  get pending(): number {
-    return this.#pending.size + this.#queue.length;
-  }
-
   prove(claim: Claim): Promise<ProofOutcome> {
     if (this.#stopped) return Promise.resolve({ ok: false, reason: 'stopping' });
     if (this.#queue.length >= this.options.maxQueued) {
@@ -87,14 +82,22 @@ export class AddressProver {
   stop(): void {
     this.#stopped = true;
     this.#queue.length = 0;
-    for (const pending of [...this.#pending.values()])
+    for (const pending of [...this.#pending.values()]) {
+      // Destroyed, not ended: a stopping peer leaves no probe socket or timer behind.
+      pending.probe?.destroy('stopping');
       pending.settle({ ok: false, reason: 'stopping' });
+    }
   }
 
   #probe(claim: Claim, done: (outcome: ProofOutcome) => void): void {
     const target = parseHostPort(claim.address);
     if (!target.ok || this.#stopped) {
       done({ ok: false, reason: target.ok ? 'stopping' : target.error });
+      return;
+    }
+    // A claim that waited in line while its claimant left needs no dial.
+    if (claim.connection.closed) {
+      done({ ok: false, reason: 'the claimant left' });
       return;
     }
     const nonce = randomBytes(16).toString('hex');
@@ -107,6 +110,7 @@ export class AddressProver {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      claim.connection.socket.off('close', onClaimantGone);
       this.#pending.delete(nonce);
       pending.probe?.close('probe done');
       done(outcome);
@@ -116,7 +120,8 @@ export class AddressProver {
     this.#pending.set(nonce, pending);
     let answered = false;
     // A claim whose connection closes needs no proof any more.
-    claim.connection.socket.once('close', () => settle({ ok: false, reason: 'the claimant left' }));
+    const onClaimantGone = () => settle({ ok: false, reason: 'the claimant left' });
+    claim.connection.socket.once('close', onClaimantGone);
 
     const probe = new Connection(
       connect({ host: target.value.host, port: target.value.port }),

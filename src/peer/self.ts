@@ -20,5 +20,24 @@ export function isSelfAddress(
 ): boolean {
   if (port !== ownPort) return false;
   if (host === advertisedHost || WILDCARDS.has(host) || isLoopback(host)) return true;
-  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === host));
+  return localAddresses().has(host);
+}
+
+/** How long the list of local interface addresses is reused before it is read again. */
+const INTERFACES_TTL_MS = 5_000;
+let interfaces: { readonly addresses: ReadonlySet<string>; readonly at: number } | undefined;
+
+/**
+ * The addresses of this host's interfaces. Reading them costs tens of microseconds, and a peer
+ * list naming our port 1,000 times would pay that 1,000 times: it is read at most every 5 s.
+ */
+function localAddresses(): ReadonlySet<string> {
+  const at = performance.now();
+  if (interfaces === undefined || at - interfaces.at > INTERFACES_TTL_MS) {
+    const addresses = Object.values(networkInterfaces()).flatMap(
+      (l) => l?.map((i) => i.address) ?? [],
+    );
+    interfaces = { addresses: new Set(addresses), at };
+  }
+  return interfaces.addresses;
 }

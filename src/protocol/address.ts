@@ -30,6 +30,9 @@ function isHostName(host: string): boolean {
 /** Parses a host alone: an IPv4 literal, an IPv6 literal (with or without brackets) or a DNS name. */
 export function parseHost(text: string): ParseResult<string> {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  // A zone id (fe80::1%eth0) names an interface of the sender's host: meaningless to anyone else.
+  if (bare.includes('%'))
+    return { ok: false, error: `'${text}': addresses with a zone id are not accepted` };
   if (isIP(bare) !== 0) return { ok: true, value: canonicalHost(bare) };
   // A trailing dot names the same host: drop it, so both spellings compare equal.
   if (bare === text && isHostName(text))
