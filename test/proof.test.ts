@@ -131,8 +131,8 @@ async function impersonationFails(t: TestContext, victim: Peer, honest: Peer): P
   );
 }
 
-test('copying a linked peer that dialed us is refused; the honest link is untouched', async (t) => {
-  const victim = await lonelyPeer(t);
+test('copying a linked peer that dialed us fails its proof; the honest link is untouched', async (t) => {
+  const victim = await lonelyPeer(t, { limits: { proofTimeoutMs: PROOF_TIMEOUT_MS } });
   const honest = await lonelyPeer(t, { connect: victim.advertised });
   await nextEvent(victim, 'address-proven', (e) => e.peer === honest.advertised);
   await impersonationFails(t, victim, honest);

@@ -27,6 +27,21 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
   }
 }
 
+/**
+ * Socket errors that are this host's shortage, not the remote's absence (a mesh near the open-file
+ * limit hits EMFILE while it forms): worth trying again without counting it against the remote.
+ */
+const LOCAL_SHORTAGES: ReadonlySet<string> = new Set([
+  'EMFILE',
+  'ENFILE',
+  'ENOBUFS',
+  'EADDRNOTAVAIL',
+]);
+
+export function isLocalShortage(reason: string): boolean {
+  return LOCAL_SHORTAGES.has(reason);
+}
+
 /** Who is at the other end, once its first frame (or the legacy grace period) told us. */
 export interface RemoteIdentity {
   /** The peer-table key: the node id, or `addr:` + address for peers of the original. */

@@ -1,7 +1,15 @@
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 
 /** How one dial attempt ended. `retry: false` means trying again would not help (e.g. it is us). */
-export type DialOutcome = { ok: true } | { ok: false; reason: string; retry: boolean };
+export type DialOutcome =
+  | { ok: true }
+  | {
+      ok: false;
+      reason: string;
+      retry: boolean;
+      /** This host ran short (of sockets): retried without counting against the address. */
+      local?: boolean;
+    };
 
 export interface DialerOptions {
   /** Makes one attempt; must settle, never reject. */
@@ -74,20 +82,26 @@ export class Dialer {
       if (outcome.ok || this.#stopped) {
         this.#attempts.delete(address);
       } else {
-        this.#retryLater(address, policy, outcome.reason, outcome.retry);
+        this.#retryLater(address, policy, outcome.reason, outcome.retry, outcome.local === true);
       }
       this.#pump();
     });
   }
 
-  #retryLater(address: string, policy: BackoffPolicy, reason: string, retry: boolean): void {
+  #retryLater(
+    address: string,
+    policy: BackoffPolicy,
+    reason: string,
+    retry: boolean,
+    local: boolean,
+  ): void {
     const attempt = this.#attempts.get(address) ?? 0;
-    if (!retry || attempt + 1 >= policy.maxAttempts) {
+    if (!retry || (!local && attempt + 1 >= policy.maxAttempts)) {
       this.#attempts.delete(address);
       this.options.failed(address, reason, undefined);
       return;
     }
-    this.#attempts.set(address, attempt + 1);
+    if (!local) this.#attempts.set(address, attempt + 1);
     const delay = backoffDelay(policy, attempt);
     this.options.failed(address, reason, delay);
     const timer = setTimeout(() => {

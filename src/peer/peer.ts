@@ -3,7 +3,7 @@ import { connect, type Server, type Socket } from 'node:net';
 import { formatHostPort, type HostPort, parseHostPort } from '../protocol/address.js';
 import { encodeMessage, Feature, type Identity, type Message } from '../protocol/messages.js';
 import { now } from './clock.js';
-import { Connection, type RemoteIdentity } from './connection.js';
+import { Connection, isLocalShortage, type RemoteIdentity } from './connection.js';
 import { Dialer, type DialOutcome } from './dialer.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
@@ -554,16 +554,15 @@ export class Peer {
     if (existing.connection === connection) return;
     const keep = preferredConnection(existing.connection, connection, this.nodeId);
     // A node id is public: an inbound claim never displaces a live, proven link before it has
-    // proven its own address. Against a link that came in the same way, it is refused outright
-    // (a genuine reconnect finds the old link closed); against one we dialed (two peers dialing
-    // each other at once) it is proven first.
+    // proven its own address (two peers dialing each other at once, a reconnect racing the old
+    // link's close, or an impostor copying a linked peer). One candidate per link at a time.
     if (
       keep === connection &&
       connection.direction === 'inbound' &&
       existing.provenSeq !== undefined &&
       !existing.connection.closed
     ) {
-      if (existing.connection.direction === 'inbound' || this.#candidates.has(key)) {
+      if (this.#candidates.has(key)) {
         connection.close('already linked to that node');
       } else {
         this.#proveThenSwitch(existing, connection);
@@ -693,7 +692,12 @@ export class Peer {
     this.#connections.delete(connection);
     this.#endHandshake(connection);
     if (this.#pendingDials.has(connection)) {
-      this.#settleDial(connection, { ok: false, reason, retry: true });
+      this.#settleDial(connection, {
+        ok: false,
+        reason,
+        retry: true,
+        local: isLocalShortage(reason),
+      });
       return;
     }
     const key = connection.identity?.key;

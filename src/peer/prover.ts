@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { parseHostPort } from '../protocol/address.js';
 import type { Identity, Message } from '../protocol/messages.js';
-import { Connection } from './connection.js';
+import { Connection, isLocalShortage } from './connection.js';
 
 /** Who claimed an address, over which connection. */
 export interface Claim {
@@ -35,7 +35,12 @@ interface Pending {
   readonly started: number;
   readonly settle: (outcome: ProofOutcome) => void;
   probe?: Connection;
+  /** A re-dial waiting out a local shortage of sockets. */
+  retry?: NodeJS.Timeout;
 }
+
+/** Pause before a probe that failed for a local shortage of sockets is dialed again. */
+const LOCAL_SHORTAGE_RETRY_MS = 250;
 
 /**
  * Proves claimed addresses by dialing back (in the spirit of libp2p AutoNAT's dial-back): we dial
@@ -112,41 +117,56 @@ export class AddressProver {
       clearTimeout(timer);
       claim.connection.socket.off('close', onClaimantGone);
       this.#pending.delete(nonce);
+      clearTimeout(pending.retry);
       pending.probe?.close('probe done');
       done(outcome);
     };
     const pending: Pending = { claim, started: performance.now(), settle };
     const proven = () => settle({ ok: true, ms: performance.now() - pending.started });
     this.#pending.set(nonce, pending);
-    let answered = false;
     // A claim whose connection closes needs no proof any more.
     const onClaimantGone = () => settle({ ok: false, reason: 'the claimant left' });
     claim.connection.socket.once('close', onClaimantGone);
 
-    const probe = new Connection(
-      connect({ host: target.value.host, port: target.value.port }),
-      'outbound',
-      {
-        message: (_c, message) => this.#onProbeReply(claim, message, proven, settle),
-        invalid: (c, reason) => c.destroy(reason),
-        close: (_c, reason) => {
-          // A closed probe fails the proof only if nothing answered there.
-          if (!answered)
-            settle({ ok: false, reason: `nothing answers at ${claim.address}: ${reason}` });
+    const dial = (): void => {
+      let answered = false;
+      const probe = new Connection(
+        connect({ host: target.value.host, port: target.value.port }),
+        'outbound',
+        {
+          message: (_c, message) => this.#onProbeReply(claim, message, proven, settle),
+          invalid: (c, reason) => c.destroy(reason),
+          close: (_c, reason) => {
+            if (answered || settled) return;
+            // Out of sockets here says nothing about the claimant: try again shortly.
+            if (isLocalShortage(reason)) this.#later(pending, dial);
+            // Otherwise a closed probe fails the proof, since nothing answered there.
+            else settle({ ok: false, reason: `nothing answers at ${claim.address}: ${reason}` });
+          },
         },
-      },
-      claim.address,
-    );
-    pending.probe = probe;
-    probe.setDeadline(this.options.timeoutMs, 'probe timed out');
-    probe.socket.once('connect', () => {
-      answered = true;
-      probe.send({ type: 'public_address', ...this.options.hello(), probe: nonce });
-      if (claim.nodeId === undefined || !claim.answersProbes) {
-        // A peer of the original answers only when it knows others: silence means it is there.
-        probe.setDeadline(this.options.legacyGraceMs, '', proven);
-      }
-    });
+        claim.address,
+      );
+      pending.probe = probe;
+      probe.setDeadline(this.options.timeoutMs, 'probe timed out');
+      probe.socket.once('connect', () => {
+        answered = true;
+        probe.send({ type: 'public_address', ...this.options.hello(), probe: nonce });
+        if (claim.nodeId === undefined || !claim.answersProbes) {
+          // A peer of the original answers only when it knows others: silence means it is there.
+          probe.setDeadline(this.options.legacyGraceMs, '', proven);
+        }
+      });
+    };
+    dial();
+  }
+
+  /** Runs `dial` again after a pause, unless the proof settles first. */
+  #later(pending: Pending, dial: () => void): void {
+    const retry = setTimeout(() => {
+      pending.retry = undefined;
+      if (!this.#stopped) dial();
+    }, LOCAL_SHORTAGE_RETRY_MS);
+    pending.retry = retry;
   }
 
   #onProbeReply(
