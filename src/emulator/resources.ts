@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 const BASE_HEADROOM = 128;
 /**
  * While the mesh forms, pairs of peers dial each other at once and both connections live until
- * the duplicate is retired: measured peaks were 17-26% above n(n-1) (60 to 126 peers).
+ * the duplicate is retired, and dial-back probes hold sockets of their own: measured peaks were
+ * 17-26% above n(n-1) (60 to 126 peers) before proofs; with proofs 126 peers ran out of files.
  */
-const FORMATION_OVERHEAD = 1.25;
+const FORMATION_OVERHEAD = 1.4;
 
 /**
  * Open files a full mesh of `peers` in one process needs: each of the n(n-1)/2 links is a socket
- * at both ends, so n(n-1) sockets, a quarter more while duplicates race during formation, one
+ * at both ends, so n(n-1) sockets, two fifths more while duplicates and dial-back proofs race during formation, one
  * listener per peer and some headroom.
  */
 export function filesNeeded(peers: number): number {
@@ -47,7 +48,7 @@ export function openFileProblem(peers: number, limit: number | null): string | n
   if (needed <= limit) return null;
   return (
     `a full mesh of ${peers} peers in one process needs about ${needed} open files ` +
-    `(${peers}x${peers - 1} sockets, a quarter more while links form, ${peers} listeners and headroom), ` +
+    `(${peers}x${peers - 1} sockets, two fifths more while links form, ${peers} listeners and headroom), ` +
     `but the open-file limit (ulimit -n) is ${limit}: ` +
     `raise it in the shell first (ulimit -n ${needed}) or run at most ${maxPeersFor(limit)} peers`
   );
