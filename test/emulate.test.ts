@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { type EmulationProgress, runEmulation } from '../src/emulator/emulate.js';
 import { renderMatrix } from '../src/emulator/render.js';
 import { filesNeeded, readOpenFileLimit } from '../src/emulator/resources.js';
 import type { EmulationResult } from '../src/emulator/result.js';
-import { freePortRange } from './support/ports.js';
 import { WAIT_TIMEOUT_MS } from './support/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -167,7 +167,7 @@ describe('runEmulation', () => {
   });
 
   test('a taken port fails the run, naming the port', async (t: TestContext) => {
-    const base = await freePortRange(5);
+    const base = await findFreePortRange(5);
     const blocker = await listen(base + 2);
     t.after(() => close(blocker));
     const result = await runEmulation({ peers: 5, basePort: base, timeoutMs: WAIT_TIMEOUT_MS });
@@ -227,7 +227,7 @@ describe('naive-peer emulate', () => {
   });
 
   test('a taken port exits 1 and names the port', async (t: TestContext) => {
-    const base = await freePortRange(4);
+    const base = await findFreePortRange(4);
     const blocker = await listen(base + 1);
     t.after(() => close(blocker));
     const run = await emulateCli(['--peers', '4', '--base-port', String(base), '--quiet']);

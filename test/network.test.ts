@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { describe, type TestContext, test } from 'node:test';
+import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import type { PeerEvent, PeerEventOf } from '../src/peer/events.js';
 import { Peer } from '../src/peer/peer.js';
 import { startPeer, stopAll, TEST_PEER } from './support/network.js';
-import { freePortRange } from './support/ports.js';
 import { isFullMesh, nextEvent, until } from './support/wait.js';
 
 /** Peers a test started; all stopped when the test ends, whatever happened. */
@@ -76,7 +76,7 @@ function eventsOf<T extends PeerEvent['type']>(
  */
 async function assertGivesUpItself(t: TestContext, name: string, reason: RegExp): Promise<void> {
   const peers = tracked(t);
-  const port = await freePortRange(1);
+  const port = await findFreePortRange(1);
   const peer = new Peer({ ...TEST_PEER, port, connect: `${name}:${port}` });
   peers.push(peer);
   const log = record(peers, t);
@@ -151,7 +151,7 @@ describe('joining', () => {
     // The original ended 2 bursts of 4 with an island; every burst here must end meshed.
     for (let burst = 0; burst < 4; burst++) {
       const peers: Peer[] = [];
-      const base = await freePortRange(20);
+      const base = await findFreePortRange(20);
       for (let i = 0; i < 20; i++) {
         peers.push(
           new Peer({
@@ -170,7 +170,7 @@ describe('joining', () => {
 
   test('two peers dialing each other at once keep exactly one link each', async (t) => {
     const peers = tracked(t);
-    const base = await freePortRange(2);
+    const base = await findFreePortRange(2);
     const a = new Peer({ ...TEST_PEER, port: base, connect: `127.0.0.1:${base + 1}` });
     const b = new Peer({ ...TEST_PEER, port: base + 1, connect: `127.0.0.1:${base}` });
     peers.push(a, b);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
+import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import type { Peer } from '../src/peer/peer.js';
 import { encodeMessage, Feature, type Message } from '../src/protocol/messages.js';
 import { accomplice, lonelyPeer, record } from './support/fixtures.js';
-import { freePortRange } from './support/ports.js';
 import { RawClient } from './support/raw-client.js';
 import { nextEvent } from './support/wait.js';
 
@@ -64,7 +64,7 @@ test("a claim of another peer's address and node id is never proven, nor passed 
 
 test('a claim of an address where nothing listens fails at once', async (t) => {
   const victim = await lonelyPeer(t);
-  const closedPort = await freePortRange(1);
+  const closedPort = await findFreePortRange(1);
   const liar = await RawClient.open(t, victim.port);
   const address = `127.0.0.1:${closedPort}`;
   const lost = nextEvent(victim, 'disconnected', (e) => e.peer === address);
@@ -96,7 +96,7 @@ test('a peer of the original proves its address by answering there in the origin
 
 test('with proveAddresses false every claim is trusted at once, as the original does', async (t) => {
   const victim = await lonelyPeer(t, { proveAddresses: false });
-  const closedPort = await freePortRange(1);
+  const closedPort = await findFreePortRange(1);
   const address = `127.0.0.1:${closedPort}`;
   const client = await RawClient.open(t, victim.port);
   const connected = nextEvent(victim, 'connected', (e) => e.peer === address);
