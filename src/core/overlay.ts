@@ -26,6 +26,17 @@ export { DEFAULT_OVERLAY_OPTIONS } from './overlay-options.js';
 export type { OverlayOutput } from './overlay-output.js';
 export type { PlumtreeStats } from './plumtree.js';
 
+/** Entries held in each table a remote peer can make grow. */
+export interface OverlayTableSizes {
+  readonly active: number;
+  readonly passive: number;
+  readonly pendingNeighbors: number;
+  readonly seen: number;
+  readonly payloads: number;
+  readonly missing: number;
+  readonly queued: number;
+}
+
 export class OverlayCore implements Core<OverlayMessage, OverlayEvent> {
   readonly options: OverlayOptions;
   readonly #membership: HyParView;
@@ -62,7 +73,7 @@ export class OverlayCore implements Core<OverlayMessage, OverlayEvent> {
   }
 
   /** Sizes of every table a remote peer can make grow, for bound checks and memory figures. */
-  get tableSizes(): Record<string, number> {
+  get tableSizes(): OverlayTableSizes {
     return {
       active: this.#membership.activeView.length,
       passive: this.#membership.passiveView.length,
