@@ -53,14 +53,14 @@ describe('joining', () => {
     assert.equal(sends(joined, 'hv_join').length, 1);
     newcomer.from(ref(0), { type: 'hv_neighbor_accept' });
     assert.deepEqual(newcomer.activeIds(), [ref(0).id]);
-    assert.equal(sends(newcomer.fire('hv:join')).length, 0);
+    assert.equal(sends(newcomer.fire('hv:lonely'), 'hv_join').length, 0);
   });
 
   test('a join left unanswered is sent again', () => {
     const newcomer = new Probe(ref(9));
     newcomer.up(ref(0), 'outbound');
     newcomer.feed({ kind: 'join', via: ref(0) });
-    assert.equal(sends(newcomer.fire('hv:join'), 'hv_join').length, 1);
+    assert.equal(sends(newcomer.fire('hv:lonely'), 'hv_join').length, 1);
   });
 });
 
@@ -100,10 +100,13 @@ describe('the forward-join walk', () => {
     assert.ok(node.activeIds().includes(newcomer.id));
   });
 
-  test('the walk ends early at a node whose only neighbor is the sender', () => {
+  test('a walk at a node whose only neighbor is its sender goes back, one hop shorter', () => {
     const node = withNeighbors([1]);
     const outputs = node.from(ref(1), { type: 'hv_forward_join', peer: newcomer, ttl: 6 });
-    assert.equal(sends(outputs, 'hv_neighbor').length, 1);
+    assert.equal(sends(outputs, 'hv_neighbor').length, 0);
+    const [back] = sends(outputs, 'hv_forward_join');
+    assert.equal(back?.to.id, ref(1).id);
+    assert.equal(back?.message.ttl, 5);
   });
 
   test('a hop count over ARWL is cut to ARWL', () => {
@@ -178,16 +181,16 @@ describe('promotion after a drop', () => {
     assert.equal(node.core.activeView.length, D.activeViewSize);
   });
 
-  test('a node that lost every link asks with high priority', () => {
-    const node = withNeighbors([1]);
-    // The four free slots are asked for at once, with low priority: the view is not empty.
+  test('a node left with fewer than two links asks with high priority', () => {
+    const node = withNeighbors([1, 2]);
+    // The three free slots are asked for at once, with low priority.
     const early = node.from(ref(1), {
       type: 'hv_shuffle_reply',
       nodes: [10, 11, 12, 13, 14, 15, 16, 17].map(ref),
     });
     assert.deepEqual(
       sends(early, 'hv_neighbor').map((r) => r.message.priority),
-      ['low', 'low', 'low', 'low'],
+      ['low', 'low', 'low'],
     );
     const requests = sends(node.down(ref(1)), 'hv_neighbor');
     assert.deepEqual(

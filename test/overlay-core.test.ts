@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { OverlayNet, type SimNode } from './support/overlay-net.js';
 
-/** `count` nodes, each joining through a random earlier one, 10 virtual ms apart, then settled. */
+/** `count` nodes, each joining through the first (a bootstrap peer), 10 virtual ms apart. */
 function network(seed: number, count: number): { net: OverlayNet; nodes: SimNode[] } {
   const net = new OverlayNet({ seed });
   const nodes = Array.from({ length: count }, () => net.addNode());
   for (const [i, node] of nodes.entries()) {
-    if (i > 0) net.join(node, nodes[(i * 7919) % i] as SimNode);
+    if (i > 0) net.join(node, nodes[0] as SimNode);
     net.runFor(10);
   }
   net.runFor(3_000);

@@ -23,7 +23,8 @@ import type { OverlayOptions } from './overlay-options.js';
 import { type Out, send, setTimer } from './overlay-output.js';
 
 const SHUFFLE_TIMER = 'hv:shuffle';
-const JOIN_TIMER = 'hv:join';
+/** Retries a join, and refills a view with fewer than `lonelyBelow` neighbors, until it has them. */
+const LONELY_TIMER = 'hv:lonely';
 const NEIGHBOR_TIMER = 'hv:nb:';
 const IDLE_TIMER = 'hv:idle:';
 
@@ -47,6 +48,7 @@ export class HyParView {
   /** Ids we offered in our last shuffle, while its reply is awaited (evicted first by it). */
   #shuffleOffer: Set<string> | undefined;
   #started = false;
+  #lonelyArmed = false;
 
   constructor(
     private readonly self: NodeRef,
@@ -108,7 +110,7 @@ export class HyParView {
   join(via: NodeRef, out: Out): void {
     this.#contact = via;
     send(out, via, { type: 'hv_join' });
-    setTimer(out, JOIN_TIMER, this.options.joinRetryMs);
+    this.#armLonely(out);
   }
 
   /** Sends `hv_disconnect` (not alive) to every neighbor: we are leaving. */
@@ -150,7 +152,7 @@ export class HyParView {
   /** Handles a timer of this layer; false when `key` is not one. */
   timer(key: string, out: Out): boolean {
     if (key === SHUFFLE_TIMER) this.#onShuffleTimer(out);
-    else if (key === JOIN_TIMER) this.#onJoinTimer(out);
+    else if (key === LONELY_TIMER) this.#onLonelyTimer(out);
     else if (key.startsWith(NEIGHBOR_TIMER)) {
       const id = key.slice(NEIGHBOR_TIMER.length);
       // An unanswered request: the candidate is taken as failed (paper, p. 7).
@@ -190,8 +192,13 @@ export class HyParView {
   #onForwardJoin(sender: NodeRef, peer: NodeRef, hopsLeft: number, out: Out): void {
     if (this.#isSelf(peer) || this.#active.has(peer.id)) return;
     const ttl = Math.min(hopsLeft, this.options.activeWalkLength);
+    // A node whose only neighbor is the sender sends the walk back rather than end it early (the
+    // paper ends it): during a burst of joins young nodes hold one link, and walks ending at them
+    // chain the newcomers to each other instead of spreading them.
     const next =
-      ttl > 0 && this.#active.size > 1 ? this.#randomActive([sender.id, peer.id]) : undefined;
+      ttl > 0
+        ? (this.#randomActive([sender.id, peer.id]) ?? this.#randomActive([peer.id]))
+        : undefined;
     if (next === undefined) {
       // The walk ends here: ask the newcomer to be our neighbor (we dial it).
       if (!this.#requestNeighbor(peer, 'high', out)) this.#addPassive(peer, false);
@@ -202,11 +209,20 @@ export class HyParView {
     send(out, next, { type: 'hv_forward_join', peer: wireRef(peer), ttl: ttl - 1 });
   }
 
-  #onJoinTimer(out: Out): void {
-    if (this.#active.size > 0 || this.#contact === undefined) return;
-    send(out, this.#contact, { type: 'hv_join' });
+  #onLonelyTimer(out: Out): void {
+    this.#lonelyArmed = false;
+    if (this.#active.size >= this.options.lonelyBelow) return;
+    if (this.#active.size === 0 && this.#contact !== undefined) {
+      send(out, this.#contact, { type: 'hv_join' });
+    }
     this.#refill(out);
-    setTimer(out, JOIN_TIMER, this.options.joinRetryMs);
+    this.#armLonely(out);
+  }
+
+  #armLonely(out: Out): void {
+    if (this.#lonelyArmed) return;
+    this.#lonelyArmed = true;
+    setTimer(out, LONELY_TIMER, this.options.joinRetryMs);
   }
 
   // ---- neighbor requests -----------------------------------------------------------------------
@@ -278,13 +294,12 @@ export class HyParView {
       if (candidates.length === 0) break;
       const { ref } = this.env.rng.pick(candidates);
       tried.add(ref.id);
-      const priority = this.#active.size === 0 ? 'high' : 'low';
+      // The paper asks with high priority only from an empty view; see `lonelyBelow`.
+      const priority = this.#active.size < this.options.lonelyBelow ? 'high' : 'low';
       if (!this.#requestNeighbor(ref, priority, out)) break;
       room--;
     }
-    if (this.#active.size === 0 && this.#pending.size === 0 && this.#contact !== undefined) {
-      setTimer(out, JOIN_TIMER, this.options.joinRetryMs);
-    }
+    if (this.#active.size < this.options.lonelyBelow) this.#armLonely(out);
   }
 
   // ---- shuffle ---------------------------------------------------------------------------------
