@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { createRng } from '../src/core/rng.js';
 import { OverlayNet, type SimNode } from './support/overlay-net.js';
 
 /** `count` nodes, each joining through the first (a bootstrap peer), 10 virtual ms apart. */
@@ -39,23 +40,6 @@ function sums(net: OverlayNet): { sent: number; delivered: number } {
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
-function isConnected(net: OverlayNet): boolean {
-  const alive = net.alive();
-  const start = alive[0];
-  if (start === undefined) return true;
-  const seen = new Set([start.ref.id]);
-  const stack = [start];
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    for (const peer of node.core.activeView) {
-      const next = net.node(peer.id);
-      if (!next.alive || seen.has(peer.id)) continue;
-      seen.add(peer.id);
-      stack.push(next);
-    }
-  }
-  return seen.size === alive.length;
 }
 
 describe('a network of overlay cores (in-memory, virtual time)', () => {
@@ -103,7 +87,7 @@ describe('a network of overlay cores (in-memory, virtual time)', () => {
         .every(
           (n) =>
             n.core.activeView.length > 0 && n.core.activeView.every((p) => net.node(p.id).alive),
-        ) && isConnected(net);
+        ) && eccentricity(net, net.alive()[0] as SimNode) !== undefined;
     let repaired: number | undefined;
     let healed: number | undefined;
     net.runUntilTrue(() => {
@@ -122,6 +106,55 @@ describe('a network of overlay cores (in-memory, virtual time)', () => {
     );
   });
 
+  test('under churn (a peer replaced every 50 ms) every broadcast reaches every survivor', (t) => {
+    const seed = 10;
+    const { net, nodes } = network(seed, 200);
+    const rng = createRng(seed);
+    const ids: string[] = [];
+    for (let step = 0; step < 100; step++) {
+      const alive = net.alive().slice(1); // the bootstrap peer stays
+      const victim = rng.pick(alive);
+      if (step % 2 === 0) net.leave(victim);
+      else net.kill(victim);
+      const fresh = net.addNode();
+      net.join(fresh, rng.pick(net.alive().filter((n) => n !== fresh)));
+      if (step % 2 === 0) {
+        const id = `c${step}`;
+        ids.push(id);
+        net.broadcast(nodes[0] as SimNode, id);
+      }
+      net.runFor(50);
+    }
+    net.runFor(2_000);
+    // Survivors of the first 200: they were there when each message was sent.
+    const survivors = nodes.filter((n) => n.alive).slice(1);
+    for (const id of ids) {
+      const got = net.deliveries.get(id) ?? new Map();
+      const missed = survivors.filter((n) => !got.has(n.ref.id)).length;
+      assert.equal(missed, 0, `${id} missed ${missed} survivors`);
+    }
+    const after = broadcastAll(net, net.alive().slice(0, 10), 'after');
+    for (const id of after) assert.equal(net.reach(id), 1);
+    t.diagnostic(
+      `seed ${seed}: 100 of 200 peers replaced (half left, half crashed); 50 messages sent ` +
+        `during the churn reached all ${survivors.length} survivors, 10 after it reached 100 %`,
+    );
+  });
+
+  test('a burst of 500 joins through one bootstrap peer still gives a shallow overlay', (t) => {
+    const seed = 5;
+    const net = new OverlayNet({ seed });
+    const nodes = Array.from({ length: 500 }, () => net.addNode());
+    for (const node of nodes.slice(1)) {
+      net.join(node, nodes[0] as SimNode);
+      net.runFor(1); // faster than a join walk (6 hops of 1 to 5 ms) completes
+    }
+    net.runFor(5_000);
+    const depths = [0, 250, 499].map((i) => eccentricity(net, nodes[i] as SimNode));
+    for (const depth of depths) assert.ok(depth !== undefined && depth <= 14, `depth ${depth}`);
+    t.diagnostic(`seed ${seed}: BFS depth from peers 0, 250, 499: ${depths.join(', ')} hops`);
+  });
+
   test('one seed gives one run', () => {
     const run = () => {
       const { net, nodes } = network(21, 50);
@@ -134,3 +167,19 @@ describe('a network of overlay cores (in-memory, virtual time)', () => {
     assert.deepEqual(run(), run());
   });
 });
+
+/** Hops from `start` to the farthest peer, or undefined if some live peer is out of reach. */
+function eccentricity(net: OverlayNet, start: SimNode): number | undefined {
+  const depth = new Map([[start.ref.id, 0]]);
+  const queue = [start.ref.id];
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i] as string;
+    for (const peer of net.node(id).core.activeView) {
+      if (depth.has(peer.id)) continue;
+      depth.set(peer.id, (depth.get(id) ?? 0) + 1);
+      queue.push(peer.id);
+    }
+  }
+  if (depth.size !== net.alive().length) return undefined;
+  return Math.max(...depth.values());
+}
