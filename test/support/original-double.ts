@@ -67,7 +67,8 @@ type Wire =
   | { type: 'known_peers'; peers: string[] }
   | { type: 'random_message'; data: string };
 
-function frame(type: string, data: object): Buffer {
+/** One frame of the original's wire format: 4-byte big-endian length, `{"type", "data"}` JSON. */
+export function frame(type: string, data: object): Buffer {
   const body = Buffer.from(JSON.stringify({ type, data }), 'utf8');
   const head = Buffer.alloc(4);
   head.writeUInt32BE(body.length, 0);
