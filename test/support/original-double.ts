@@ -135,6 +135,27 @@ export class OriginalDouble {
     return [...this.#peers.keys()].sort();
   }
 
+  /** The frames it decoded, in order: their type, and the address of their connection then. */
+  readonly received: Array<{ readonly type: string; readonly from: string | undefined }> = [];
+
+  /** Resolves once `check()` holds, re-checked after everything it does; rejects after `timeoutMs`. */
+  until(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const test = (): void => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.changes.off('change', test);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.changes.off('change', test);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.changes.on('change', test);
+      test();
+    });
+  }
+
   /** Local ports of every socket it holds: its listening port and those of its dials. */
   localPorts(): Set<number> {
     const ports = new Set<number>([this.#port]);
@@ -270,6 +291,8 @@ export class OriginalDouble {
   }
 
   #onMessage(id: number, message: Wire): void {
+    this.received.push({ type: message.type, from: this.#connections.get(id)?.address });
+    this.changes.emit('change');
     switch (message.type) {
       case 'public_address':
         this.#onPublicAddress(id, message.address);
