@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { before, type TestContext, test } from 'node:test';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { canReadTcpTable, readTcpTable } from '../src/emulator/sockets.js';
 import { DEFAULT_LIMITS } from '../src/peer/limits.js';
 import { holds, poll } from './support/kernel.js';
+import { silentListener } from './support/listeners.js';
 import { frame } from './support/original-double.js';
 import { buildOurs, ProcessPeer } from './support/processes.js';
 
@@ -26,32 +27,14 @@ const WATCH_MS = 5_000;
 
 before(() => buildOurs());
 
-/** `count` silent listeners on 127.0.0.1 (what a hostile list names), each counting who dials it. */
+/** `count` silent listeners on 127.0.0.1 (what a hostile list names), counting who dials them. */
 async function listeners(t: TestContext, count: number) {
-  const servers: Server[] = [];
-  const sockets = new Set<Socket>();
-  const dialed = new Set<string>();
-  let dials = 0;
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  });
-  const addresses = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer((socket) => {
-        dials++;
-        dialed.add(address);
-        sockets.add(socket);
-        socket.on('error', () => {});
-      });
-      servers.push(server);
-      await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-      const bound = server.address();
-      const address = `127.0.0.1:${typeof bound === 'object' && bound !== null ? bound.port : 0}`;
-      return address;
-    }),
-  );
-  return { addresses, dials: () => dials, distinct: () => dialed.size };
+  const all = await Promise.all(Array.from({ length: count }, () => silentListener(t)));
+  return {
+    addresses: all.map((l) => l.address),
+    dials: () => all.reduce((sum, l) => sum + l.accepted.length, 0),
+    distinct: () => all.filter((l) => l.accepted.length > 0).length,
+  };
 }
 
 /** A loopback port where nothing listens (it was free a moment ago). */

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { before, type TestContext, test } from 'node:test';
+import { before, test } from 'node:test';
 import { createRng } from '../src/core/rng.js';
-import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { canReadTcpTable, type TcpEntry } from '../src/emulator/sockets.js';
 import {
   countPairs,
@@ -14,8 +13,8 @@ import {
 import {
   describeProcesses,
   everyoneLinked,
+  meshedChain,
   onePerPair,
-  startChain,
 } from './support/process-mesh.js';
 import { buildOurs, ProcessPeer } from './support/processes.js';
 
@@ -31,18 +30,6 @@ const HEAL_TIMEOUT_MS = 30_000;
 const STEADY_MS = 2_500;
 
 before(() => buildOurs());
-
-async function meshedChain(t: TestContext, count: number): Promise<ProcessPeer[]> {
-  const peers = startChain(t, await findFreePortRange(count), count);
-  await Promise.all(peers.map((p) => p.listening(MESH_TIMEOUT_MS)));
-  await poll(
-    () => everyoneLinked(peers) && onePerPair(peers),
-    'a full mesh with one connection per pair',
-    MESH_TIMEOUT_MS,
-    () => describeProcesses(peers),
-  );
-  return peers;
-}
 
 /** Every connection between the peers, by pair (`a|b`), as the kernel holds them now. */
 function connections(peers: readonly ProcessPeer[]): Array<[string, TcpEntry]> {
@@ -75,7 +62,7 @@ async function healed(peers: readonly ProcessPeer[]): Promise<void> {
 
 test('links cut by the kernel heal to one connection per pair', async (t) => {
   if (!canReadTcpTable()) return t.skip('no /proc/net/tcp here');
-  const peers = await meshedChain(t, 6);
+  const peers = await meshedChain(t, 6, MESH_TIMEOUT_MS);
   const rng = createRng(8);
   const victims = rng.shuffle(connections(peers)).slice(0, 3);
   const marks = peers.map((p) => p.mark());
@@ -102,7 +89,7 @@ test('links cut by the kernel heal to one connection per pair', async (t) => {
 
 test('a churned network (seeded: peers killed and restarted, links cut) ends at one connection per pair', async (t) => {
   if (!canReadTcpTable()) return t.skip('no /proc/net/tcp here');
-  const peers = await meshedChain(t, 10);
+  const peers = await meshedChain(t, 10, MESH_TIMEOUT_MS);
   const rng = createRng(2026);
   const CHURN_STEPS = 16;
   for (let step = 0; step < CHURN_STEPS; step++) {

@@ -4,12 +4,7 @@ import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { runEmulation } from '../src/emulator/emulate.js';
 import { canReadTcpTable, countAcceptedConnections } from '../src/emulator/sockets.js';
 import { holds, leftoverSockets, poll } from './support/kernel.js';
-import {
-  describeProcesses,
-  everyoneLinked,
-  onePerPair,
-  startChain,
-} from './support/process-mesh.js';
+import { describeProcesses, meshedChain, onePerPair } from './support/process-mesh.js';
 import { buildOurs } from './support/processes.js';
 
 /**
@@ -29,14 +24,7 @@ before(() => buildOurs());
 
 test('20 processes started at one instant in a chain hold one connection per pair, and no descriptor grows', async (t) => {
   if (!canReadTcpTable()) return t.skip('no /proc/net/tcp here');
-  const peers = startChain(t, await findFreePortRange(N), N);
-  await Promise.all(peers.map((p) => p.listening(MESH_TIMEOUT_MS)));
-  await poll(
-    () => everyoneLinked(peers) && onePerPair(peers),
-    'a full mesh with one connection per pair',
-    MESH_TIMEOUT_MS,
-    () => describeProcesses(peers),
-  );
+  const peers = await meshedChain(t, N, MESH_TIMEOUT_MS);
   const descriptors = peers.map((p) => p.descriptorCount());
   await holds(
     () => onePerPair(peers) && peers.every((p, i) => p.descriptorCount() <= (descriptors[i] ?? 0)),

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { poll } from './support/kernel.js';
+import { silentListener } from './support/listeners.js';
 import { frame, OriginalDouble } from './support/original-double.js';
 import { ORIGINAL_BINARY, ProcessPeer } from './support/processes.js';
 import { RawClient } from './support/raw-client.js';
@@ -34,32 +34,6 @@ async function original(
 }
 
 const claim = (address: string) => frame('public_address', { address });
-
-/** A silent listener that records, per accepted connection, its first bytes and its close. */
-async function listener(t: TestContext) {
-  const accepted: Array<{ data: Buffer; closed: boolean }> = [];
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    const entry = { data: Buffer.alloc(0), closed: false };
-    accepted.push(entry);
-    sockets.add(socket);
-    socket.on('data', (chunk) => {
-      entry.data = Buffer.concat([entry.data, chunk]);
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      entry.closed = true;
-    });
-  });
-  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  const bound = server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : 0;
-  return { address: `127.0.0.1:${port}`, accepted };
-}
 
 for (const target of ['double', 'real'] as const) {
   describe(`the original (${target})`, () => {
@@ -111,7 +85,7 @@ for (const target of ['double', 'real'] as const) {
     test('dials a listed address once per mention; all but the first closed silent', async (t) => {
       if (skip(t)) return;
       const { port, address } = await original(t, target);
-      const listed = await listener(t);
+      const listed = await silentListener(t);
       // From a connection that never claimed an address: the list is acted on all the same.
       const client = await RawClient.open(t, port);
       await client.write(

@@ -1,5 +1,6 @@
 import type { TestContext } from 'node:test';
-import { countPairs, pairsNotOne, processEndpoint } from './kernel.js';
+import { findFreePortRange } from '../../src/emulator/bootstrap.js';
+import { countPairs, pairsNotOne, poll, processEndpoint } from './kernel.js';
 import { ProcessPeer } from './processes.js';
 
 /**
@@ -45,4 +46,24 @@ export function describeProcesses(peers: readonly ProcessPeer[]): string {
     `pairs not at one connection: ${pairsNotOne(count).join(', ') || 'none'}`,
     `connections dialed by none of them: ${strays.join(', ') || 'none'}`,
   ].join(' | ');
+}
+
+/**
+ * Starts a chain of `count` (see `startChain`) and resolves once the kernel holds one connection
+ * per pair and every one says it is linked to every other, within `timeoutMs` of all listening.
+ */
+export async function meshedChain(
+  t: TestContext,
+  count: number,
+  timeoutMs: number,
+): Promise<ProcessPeer[]> {
+  const peers = startChain(t, await findFreePortRange(count), count);
+  await Promise.all(peers.map((p) => p.listening(timeoutMs)));
+  await poll(
+    () => everyoneLinked(peers) && onePerPair(peers),
+    'a full mesh with one connection per pair',
+    timeoutMs,
+    () => describeProcesses(peers),
+  );
+  return peers;
 }
