@@ -141,7 +141,8 @@ export class AddressProver {
     claim.connection.socket.once('close', onClaimantGone);
 
     const dial = (): void => {
-      let answered = false;
+      let connected = false;
+      const legacy = claim.nodeId === undefined || !claim.answersProbes;
       const probe = new Connection(
         connect({ host: target.value.host, port: target.value.port }),
         'outbound',
@@ -149,7 +150,15 @@ export class AddressProver {
           message: (_c, message) => this.#onProbeReply(claim, message, proven, settle),
           invalid: (c, why) => c.destroy(why),
           close: (_c, why) => {
-            if (answered || settled) return;
+            if (settled) return;
+            if (connected) {
+              // The original closes a probe that claims an address it already has a peer for
+              // (ours: it dialed us), about 20 ms after our frame, without a word: something
+              // speaking the original protocol listens there, which is all a legacy claim can
+              // show. One of ours closes the probe too, but proves over the claim's link.
+              if (legacy) proven();
+              return;
+            }
             // Out of sockets here says nothing about the claimant: try again shortly.
             if (why.code === 'LOCAL_SHORTAGE') this.#later(pending, dial);
             // Otherwise a closed probe fails the proof, since nothing answered there.
@@ -168,9 +177,9 @@ export class AddressProver {
       pending.probe = probe;
       probe.setDeadline(this.options.timeoutMs, reason('PROOF_TIMEOUT', 'probe timed out'));
       probe.socket.once('connect', () => {
-        answered = true;
+        connected = true;
         probe.send({ type: 'public_address', ...this.options.hello(), probe: nonce });
-        if (claim.nodeId === undefined || !claim.answersProbes) {
+        if (legacy) {
           // A peer of the original answers only when it knows others: silence means it is there.
           probe.setDeadline(this.options.legacyGraceMs, undefined, proven);
         }
