@@ -101,6 +101,8 @@ function parse(body: Buffer): Wire | undefined {
 export class OriginalDouble {
   /** Its console lines at the default level (info and above), without the `# HH:MM:SS - `. */
   readonly lines: string[] = [];
+  /** What the original logs at debug level, in part: connections dropped, and why. */
+  readonly debug: string[] = [];
   /** Emits `change` after anything it logged or did. */
   readonly changes = new EventEmitter();
   readonly #options: OriginalDoubleOptions;
@@ -242,7 +244,7 @@ export class OriginalDouble {
     // schedule(VALIDATE_TIMEOUT_TICKS = 1): the slot after the current one, read on the 2nd tick.
     const slot = this.#tick + 1;
     this.#wheel.set(slot, [...(this.#wheel.get(slot) ?? []), id]);
-    socket.on('error', () => this.#dropConnection(id));
+    socket.on('error', (error) => this.#dropConnection(id, `socket error: ${error.message}`));
     return info;
   }
 
@@ -256,7 +258,7 @@ export class OriginalDouble {
       if (info === undefined) this.#log(`Failed to get connection: ${id}`);
       else if (info.address === undefined) {
         this.#log(`Public address has not been assigned in time, deleted: ${id}`);
-        this.#dropConnection(id);
+        this.#dropConnection(id, 'no public address in time');
       }
     }
   }
@@ -279,15 +281,15 @@ export class OriginalDouble {
       }
     });
     // process_message: end of stream is PeerEvent::Disconnected -> drop_connection, no log.
-    socket.on('end', () => this.#dropConnection(id));
-    socket.on('close', () => this.#dropConnection(id));
+    socket.on('end', () => this.#dropConnection(id, 'closed by the remote'));
+    socket.on('close', () => this.#dropConnection(id, 'socket closed'));
   }
 
   #readError(id: number, error: string): void {
     this.#log(`${this.advertised} - Failed to receive message: ${error}. conn_id: ${id}`);
     // The original closes with the rest of the bad frame unread in the kernel: a reset, not a FIN.
     this.#connections.get(id)?.socket.resetAndDestroy();
-    this.#dropConnection(id);
+    this.#dropConnection(id, error);
   }
 
   #onMessage(id: number, message: Wire): void {
@@ -304,6 +306,9 @@ export class OriginalDouble {
         return;
       }
       case 'known_peers':
+        this.debug.push(
+          `Got list of peers, conn_id: ${id}, peers: ${JSON.stringify(message.peers)}`,
+        );
         // on_konwn_peers: whoever sent it.
         for (const peer of message.peers) {
           if (peer === this.advertised) {
@@ -329,7 +334,7 @@ export class OriginalDouble {
   #setPeerAsValid(id: number, address: string): void {
     // "It happens if there are cross connections": an address it has drops the new connection.
     if (this.#peers.has(address)) {
-      this.#dropConnection(id);
+      this.#dropConnection(id, `${address} is already a peer`);
       return;
     }
     const info = this.#connections.get(id);
@@ -340,9 +345,12 @@ export class OriginalDouble {
   }
 
   /** PeerMng::drop_connection_impl: out of the registry, and so closed. */
-  #dropConnection(id: number): void {
+  #dropConnection(id: number, cause: string): void {
     const info = this.#connections.get(id);
     if (info === undefined) return;
+    this.debug.push(
+      `Connection has been removed from registry: ${id} (${info.address ?? 'no address'}: ${cause})`,
+    );
     this.#connections.delete(id);
     if (info.address !== undefined) this.#peers.delete(info.address);
     info.socket.destroy();
@@ -355,7 +363,7 @@ export class OriginalDouble {
         this.#log(
           `${this.advertised} - Failed to send message: ${error.message}. conn_id: ${info.id}`,
         );
-        this.#dropConnection(info.id);
+        this.#dropConnection(info.id, error.message);
       }
     });
   }
