@@ -36,7 +36,9 @@ test('BFS gives hop distances and -1 for unreachable nodes', () => {
 });
 
 test('the diameter estimate of a path from a seeded sample is the same on every run', () => {
-  const path = Array.from({ length: 100 }, (_, i) => [i - 1, i + 1].filter((j) => j >= 0 && j < 100));
+  const path = Array.from({ length: 100 }, (_, i) =>
+    [i - 1, i + 1].filter((j) => j >= 0 && j < 100),
+  );
   const a = diameterEstimate(path, 8, 7);
   assert.deepEqual(a, diameterEstimate(path, 8, 7));
   assert.equal(a.samples, 8);
