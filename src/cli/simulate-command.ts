@@ -17,6 +17,7 @@ interface SimulateCommandOptions extends FaultFlags {
   readonly joinRate: number;
   readonly sample: number;
   readonly scenario?: string;
+  readonly contact: 'bootstrap' | 'random';
   readonly out?: string;
   readonly json?: true;
   readonly quiet?: true;
@@ -76,6 +77,11 @@ export function registerSimulate(program: Command): void {
       (t) => integerOption(t, 1),
       SIM_DEFAULTS.sampleMs,
     )
+    .addOption(
+      new Option('--contact <WHOM>', 'Whom starting peers join through')
+        .choices(['bootstrap', 'random'])
+        .default(SIM_DEFAULTS.contact),
+    )
     .option('--scenario <FILE>', 'Scenario file (YAML or JSON) of faults and link shapes')
     .option('--kill <N@T>', 'Kill peers (no goodbye): 20%@5s, 10@5s, all@5s (repeatable)', collect)
     .option('--stop <N@T>', 'Stop peers with a goodbye, like --kill (repeatable)', collect)
@@ -129,6 +135,7 @@ export function registerSimulate(program: Command): void {
         durationMs: options.duration === undefined ? null : options.duration * 1_000,
         drainMs: SIM_DEFAULTS.drainMs,
         convergeTimeoutMs: SIM_DEFAULTS.convergeTimeoutMs,
+      contact: options.contact,
       },
       progress,
     );

@@ -34,6 +34,11 @@ export interface SimulationOptions {
   readonly drainMs: number;
   /** Give up waiting for convergence after this long past the last join. */
   readonly convergeTimeoutMs: number;
+  /**
+   * Whom a starting peer joins through: the bootstrap (the first running peer of its group, as
+   * `--connect` to one address does) or a random running peer.
+   */
+  readonly contact: 'bootstrap' | 'random';
 }
 
 export const SIM_DEFAULTS = {
@@ -41,6 +46,7 @@ export const SIM_DEFAULTS = {
   sampleMs: 250,
   drainMs: 30_000,
   convergeTimeoutMs: 60_000,
+  contact: 'bootstrap',
   /** Settling time after the scenario's last step, so that delivery after healing is measured. */
   settleMs: 10_000,
 } as const;
@@ -129,6 +135,7 @@ class RunningSet {
   readonly #list: number[] = [];
   readonly #position = new Map<number, number>();
 
+
   add(i: number): void {
     if (this.#position.has(i)) return;
     this.#position.set(i, this.#list.length);
@@ -146,7 +153,12 @@ class RunningSet {
     }
   }
 
-  /** A random running peer (of `group` if given, found by trying), or null. */
+  /** The first running peer in the list that fits (the bootstrap while it runs), or null. */
+  first(fits: (i: number) => boolean): number | null {
+    return this.#list.find(fits) ?? null;
+  }
+
+  /** A random running peer that fits (found by trying), or null. */
   pick(rng: Rng, fits: (i: number) => boolean = () => true): number | null {
     const list = this.#list;
     if (list.length === 0) return null;
@@ -174,7 +186,8 @@ export function runSimulation<M, E>(
   const alive = (i: number): boolean => net.alive(i);
   const running = new RunningSet();
   const startPeer = (i: number, group: number): void => {
-    const contact = running.pick(rng, (j) => net.group(j) === group);
+    const fits = (j: number): boolean => net.group(j) === group;
+    const contact = options.contact === 'random' ? running.pick(rng, fits) : running.first(fits);
     recorder.startedAt[i] = net.now;
     net.start(i, contact, group);
     running.add(i);
