@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CoreInput } from '../src/core/machine.js';
-import { DEFAULT_SHAPE, EMPTY_SCENARIO, type Scenario } from '../src/scenario/model.js';
 import { scenarioFromFlags } from '../src/scenario/flags.js';
+import { DEFAULT_SHAPE, EMPTY_SCENARIO, type Scenario } from '../src/scenario/model.js';
 import { CONNECT_TIMEOUT_MS, SimNetwork } from '../src/sim/network.js';
 import type { SimProtocol } from '../src/sim/protocol.js';
 import { hyparviewProtocol } from '../src/sim/protocols.js';

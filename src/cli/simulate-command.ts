@@ -135,7 +135,7 @@ export function registerSimulate(program: Command): void {
         durationMs: options.duration === undefined ? null : options.duration * 1_000,
         drainMs: SIM_DEFAULTS.drainMs,
         convergeTimeoutMs: SIM_DEFAULTS.convergeTimeoutMs,
-      contact: options.contact,
+        contact: options.contact,
       },
       progress,
     );

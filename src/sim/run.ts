@@ -135,7 +135,6 @@ class RunningSet {
   readonly #list: number[] = [];
   readonly #position = new Map<number, number>();
 
-
   add(i: number): void {
     if (this.#position.has(i)) return;
     this.#position.set(i, this.#list.length);
