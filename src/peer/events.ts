@@ -1,3 +1,28 @@
+/**
+ * Why a connection was refused or closed, or a dial failed, as a stable code: what metrics label
+ * by (a bounded set, never the prose of `reason`). Optional on the events until the peer sets it
+ * everywhere; consumers count an event without one as `unclassified`.
+ */
+export type ReasonCode =
+  /** maxPendingHandshakes / maxPendingHandshakesPerIp: too many connections still handshaking. */
+  | 'handshake-limit'
+  /** handshakeTimeoutMs: no public_address in time. */
+  | 'handshake-timeout'
+  /** MAX_FRAME_BYTES or another protocol limit: a frame or message we refuse. */
+  | 'protocol-violation'
+  /** MAX_UNSENT_BYTES: the remote does not read. */
+  | 'unsent-limit'
+  /** proofTimeoutMs or a failed dial-back: the advertised address was not proven. */
+  | 'proof-failed'
+  /** The address is held by a live peer, or is this peer's own. */
+  | 'address-conflict'
+  /** The remote said goodbye, or this peer is stopping. */
+  | 'closed'
+  /** A socket error (reset, refused, unreachable, timeout). */
+  | 'socket-error'
+  /** A duplicate connection that lost the tie-break. */
+  | 'duplicate';
+
 /** Who dialed a link: `outbound` when this peer did, `inbound` when the remote one did. */
 export type Direction = 'inbound' | 'outbound';
 
@@ -28,6 +53,8 @@ export type PeerEvent = Base &
         readonly type: 'disconnected';
         readonly peer: string;
         readonly reason: string;
+        /** Why, as a stable code (see `ReasonCode`); `reason` says it for people. */
+        readonly code?: ReasonCode;
         /** The link broke (rather than being closed on purpose): the peer is dialing it again. */
         readonly reconnecting: boolean;
       }
@@ -44,9 +71,17 @@ export type PeerEvent = Base &
         readonly type: 'dial-failed';
         readonly peer: string;
         readonly reason: string;
+        readonly code?: ReasonCode;
         readonly retryInMs?: number;
       }
-    | { readonly type: 'rejected'; readonly remote: string; readonly reason: string }
+    | {
+        readonly type: 'rejected';
+        readonly remote: string;
+        readonly reason: string;
+        readonly code?: ReasonCode;
+        /** Connections this event stands for (refusals at the handshake gate are reported in batches). */
+        readonly count?: number;
+      }
     | {
         /** A failure of the peer itself rather than of one connection (e.g. its listening socket). */
         readonly type: 'error';
