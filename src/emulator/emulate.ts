@@ -195,6 +195,9 @@ export async function runEmulation(
           report();
         }
         break;
+      case 'stopped':
+        if (!frozen && mesh.clear(i)) report();
+        break;
       case 'message-sent':
         log.onSent(event.text, event.at, event.peers);
         if (phase === 'running') report();

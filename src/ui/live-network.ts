@@ -104,6 +104,8 @@ export class LiveNetwork {
         return;
       case 'stopped':
         this.#setAlive(i, false);
+        // A stopping peer reports no 'disconnected' for the links it closes.
+        for (const j of [...(this.#views[i]?.keys() ?? [])]) this.#unlink(i, j);
         return;
       case 'connected':
       case 'disconnected':
@@ -220,8 +222,17 @@ export class LiveNetwork {
 
   #link(i: number, address: string, change: 1 | -1): void {
     const j = this.#index.get(address);
+    if (j !== undefined && j !== i) this.#update(i, j, change);
+  }
+
+  /** Peer i no longer reports any link to peer j. */
+  #unlink(i: number, j: number): void {
+    this.#update(i, j, -(this.#views[i]?.get(j) ?? 0));
+  }
+
+  #update(i: number, j: number, change: number): void {
     const view = this.#views[i];
-    if (j === undefined || j === i || view === undefined) return;
+    if (view === undefined) return;
     const before = view.get(j) ?? 0;
     const after = Math.max(0, before + change);
     if (after === 0) view.delete(j);

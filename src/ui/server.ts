@@ -95,6 +95,10 @@ export async function serveUi(
       res.end(body);
       return;
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const page = PAGE[path];
     if (page !== undefined) return serveFile(res, join(PAGE_DIR, page[0]), page[1]);
     const vendor = VENDOR[path];
