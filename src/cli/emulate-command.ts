@@ -207,6 +207,7 @@ export function registerEmulate(program: Command): void {
           signal: controller.signal,
           hold: options.ui !== undefined,
           observe: live.observe,
+          ...(options.metrics === undefined ? {} : { observeBytes: live.addBytes }),
           onLaunch: (run) => {
             live.onLaunch(run);
             live.ready.catch((error: unknown) => {

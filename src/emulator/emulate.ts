@@ -45,6 +45,8 @@ export interface EmulationOptions {
   readonly hold?: boolean;
   /** Every event of every peer (peer index, event), as it arrives: for metrics and the live view. */
   readonly observe?: (peer: number, event: PeerEvent) => void;
+  /** Bytes moved by peer i's sockets, reported by its thread about once a second (for metrics). */
+  readonly observeBytes?: (peer: number, bytesIn: number, bytesOut: number) => void;
   /** Called once the peers are spawned, with the handle that reads and steers the running network. */
   readonly onLaunch?: (run: LiveRun) => void;
 }
@@ -256,7 +258,11 @@ export async function runEmulation(
 
   const launchedAt = now();
   const deadline = launchedAt + config.timeoutMs;
-  const pool = new PeerPool({ threads, peersPerThread: Math.ceil(n / threads) });
+  const pool = new PeerPool({
+    threads,
+    peersPerThread: Math.ceil(n / threads),
+    meterBytes: options.observeBytes !== undefined,
+  });
   enter('starting');
   const peerOptions = chainOptions(ports, {
     periodMs: config.periodMs,
@@ -272,7 +278,11 @@ export async function runEmulation(
       firstGossipMs,
       ...(connect === undefined ? {} : { connect }),
     };
-    const handle = pool.spawn(spawned, (event) => onEvent(i, event));
+    const handle = pool.spawn(
+      spawned,
+      (event) => onEvent(i, event),
+      (bytesIn, bytesOut) => options.observeBytes?.(i, bytesIn, bytesOut),
+    );
     void handle.done.then((outcome) => onEnd(i, outcome));
     return handle;
   };

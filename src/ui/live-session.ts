@@ -91,9 +91,9 @@ export class LiveSession {
   };
 
   /** Counts bytes moved by peer i's sockets (reported by its worker thread). */
-  addBytes(i: number, bytesIn: number, bytesOut: number): void {
+  readonly addBytes = (i: number, bytesIn: number, bytesOut: number): void => {
     this.#metrics?.addBytes(this.#addresses[i] ?? String(i), bytesIn, bytesOut);
-  }
+  };
 
   async close(): Promise<void> {
     await this.ready.catch(() => undefined);
