@@ -5,22 +5,41 @@ import type { PeerEvent, ReasonCode } from '../peer/events.js';
 export const METRIC_PREFIX = 'naive_peer_';
 
 /**
- * The `reason` label's values: the peer's stable codes, plus `unclassified` for an event that
- * carries none. Anything else is folded into `unclassified`, so the label's cardinality is fixed
- * whatever a peer (or a future version) reports.
+ * The `reason` label's values: the peer's stable codes (`src/core/reasons.ts`; a Record, so a new
+ * code must be added here to compile), plus `unclassified` for an event that carries none.
+ * Anything else is folded into `unclassified`: the label's cardinality is fixed whatever a peer
+ * reports.
  */
-export const REASON_LABELS: ReadonlySet<string> = new Set<ReasonCode | 'unclassified'>([
-  'handshake-limit',
-  'handshake-timeout',
-  'protocol-violation',
-  'unsent-limit',
-  'proof-failed',
-  'address-conflict',
-  'closed',
-  'socket-error',
-  'duplicate',
-  'unclassified',
-]);
+const CODES: Readonly<Record<ReasonCode, true>> = {
+  STOPPING: true,
+  GOODBYE: true,
+  CLOSED_BY_PEER: true,
+  SOCKET_ERROR: true,
+  LOCAL_SHORTAGE: true,
+  CONNECT_TIMEOUT: true,
+  HANDSHAKE_TIMEOUT: true,
+  HANDSHAKE_LIMIT: true,
+  INVALID_MESSAGE: true,
+  PROTOCOL_VIOLATION: true,
+  NOT_READING: true,
+  SELF: true,
+  DUPLICATE: true,
+  ADDRESS_TAKEN: true,
+  OWN_ADDRESS: true,
+  PROOF_TIMEOUT: true,
+  PROOF_FAILED: true,
+  PROOF_QUEUE_FULL: true,
+  CLAIMANT_LEFT: true,
+  PROBE_DONE: true,
+  IDLE_NON_LINK: true,
+  BROKEN_ON_PURPOSE: true,
+  BAD_ADDRESS: true,
+  INTERNAL: true,
+};
+export const UNCLASSIFIED = 'unclassified';
+
+/** Codes meaning a claimed address was not proven. */
+const PROOF_FAILURES: ReadonlySet<string> = new Set<ReasonCode>(['PROOF_TIMEOUT', 'PROOF_FAILED']);
 
 /**
  * Gossip delivery latency buckets, in seconds: loopback deliveries take 0.1-10 ms (the README's
@@ -45,7 +64,7 @@ export interface NetworkMetricsOptions {
 }
 
 export function reasonLabel(code: string | undefined): string {
-  return code !== undefined && REASON_LABELS.has(code) ? code : 'unclassified';
+  return code !== undefined && Object.hasOwn(CODES, code) ? code : UNCLASSIFIED;
 }
 
 /**
@@ -163,7 +182,7 @@ export class NetworkMetrics {
         const reason = reasonLabel(event.code);
         this.#disconnects.inc(this.#labels(peer, { reason }));
         if (event.reconnecting) this.#reconnects.inc(labels);
-        if (event.code === 'proof-failed') this.#proofsFailed.inc(labels);
+        if (PROOF_FAILURES.has(event.code ?? '')) this.#proofsFailed.inc(labels);
         const view = this.#view(peer);
         const count = view.get(event.peer);
         if (count === undefined) return;
@@ -190,10 +209,8 @@ export class NetworkMetrics {
         this.#dialsFailed.inc(this.#labels(peer, { reason: reasonLabel(event.code) }));
         return;
       case 'rejected':
-        this.#refused.inc(
-          this.#labels(peer, { reason: reasonLabel(event.code) }),
-          event.count ?? 1,
-        );
+        this.#refused.inc(this.#labels(peer, { reason: reasonLabel(event.code) }));
+        if (PROOF_FAILURES.has(event.code ?? '')) this.#proofsFailed.inc(labels);
         return;
       case 'error':
         return;

@@ -1,30 +1,7 @@
-/**
- * Why a connection was refused or closed, or a dial failed, as a stable code: what metrics label
- * by (a bounded set, never the prose of `reason`). Optional on the events until the peer sets it
- * everywhere; consumers count an event without one as `unclassified`.
- */
-export type ReasonCode =
-  /** maxPendingHandshakes / maxPendingHandshakesPerIp: too many connections still handshaking. */
-  | 'handshake-limit'
-  /** handshakeTimeoutMs: no public_address in time. */
-  | 'handshake-timeout'
-  /** MAX_FRAME_BYTES or another protocol limit: a frame or message we refuse. */
-  | 'protocol-violation'
-  /** MAX_UNSENT_BYTES: the remote does not read. */
-  | 'unsent-limit'
-  /** proofTimeoutMs or a failed dial-back: the advertised address was not proven. */
-  | 'proof-failed'
-  /** The address is held by a live peer, or is this peer's own. */
-  | 'address-conflict'
-  /** The remote said goodbye, or this peer is stopping. */
-  | 'closed'
-  /** A socket error (reset, refused, unreachable, timeout). */
-  | 'socket-error'
-  /** A duplicate connection that lost the tie-break. */
-  | 'duplicate';
+import type { Direction } from '../core/links.js';
+import type { ReasonCode } from '../core/reasons.js';
 
-/** Who dialed a link: `outbound` when this peer did, `inbound` when the remote one did. */
-export type Direction = 'inbound' | 'outbound';
+export type { Direction, ReasonCode };
 
 interface Base {
   /** When it happened, from `now()` (epoch milliseconds, shared by all threads). */
@@ -53,7 +30,7 @@ export type PeerEvent = Base &
         readonly type: 'disconnected';
         readonly peer: string;
         readonly reason: string;
-        /** Why, as a stable code (see `ReasonCode`); `reason` says it for people. */
+        /** The reason as a stable code (match on this, not on `reason`). */
         readonly code?: ReasonCode;
         /** The link broke (rather than being closed on purpose): the peer is dialing it again. */
         readonly reconnecting: boolean;
@@ -79,8 +56,6 @@ export type PeerEvent = Base &
         readonly remote: string;
         readonly reason: string;
         readonly code?: ReasonCode;
-        /** Connections this event stands for (refusals at the handshake gate are reported in batches). */
-        readonly count?: number;
       }
     | {
         /** A failure of the peer itself rather than of one connection (e.g. its listening socket). */
