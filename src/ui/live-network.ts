@@ -137,11 +137,6 @@ export class LiveNetwork {
     if (spot?.text === text) spot.reached.push([delivery.receiver, 1, delivery.latencyMs]);
   }
 
-  /** A peer's task ended without a 'stopped' event (it could not listen, or its thread died). */
-  ended(i: number): void {
-    this.#setAlive(i, false);
-  }
-
   get links(): number {
     return this.#edges.size;
   }
