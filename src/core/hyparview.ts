@@ -54,6 +54,7 @@ export class HyParView {
       activeRefs: () => [...this.#active.values()],
       provenPassive: () => this.#passive.proven(),
       isActive: (id) => this.#active.has(id),
+      holdsLink: (id) => this.#active.has(id) || this.#pending.has(id),
       randomActive: (except) => this.#randomActive(except),
       reach: (ref) => this.#reach(ref),
       learn: (ref, evictFirst) => this.#addPassive(ref, false, evictFirst),

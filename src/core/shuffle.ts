@@ -20,6 +20,8 @@ export interface ShuffleHost {
   activeRefs(): NodeRef[];
   provenPassive(): NodeRef[];
   isActive(id: string): boolean;
+  /** Whether the link to `id` is in use: a neighbor, or a neighbor request of ours in flight. */
+  holdsLink(id: string): boolean;
   randomActive(except: readonly string[]): NodeRef | undefined;
   /** The ref to send to (the connection's), or undefined if a dial is not allowed now. */
   reach(ref: NodeRef): NodeRef | undefined;
@@ -91,7 +93,7 @@ export class Shuffle {
       for (const node of nodes) host.learn(node, offer);
     }
     // The walk's end dialed us for the reply: the receiver closes such a link.
-    if (!host.isActive(from.id)) {
+    if (!host.holdsLink(from.id)) {
       out.push({ kind: 'disconnect', peer: from.id, reason: 'shuffle done' });
     }
     host.refill(out);
