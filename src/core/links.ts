@@ -118,3 +118,12 @@ export function retireAfterCandidate<C extends LinkConnection>(
 ): Retire {
   return retireTiming(dropped, kept, ownId);
 }
+
+/**
+ * Whether a link that closed is dialed again: only one that broke (a reset, a read error, the
+ * remote closing without goodbye), never one closed on purpose by either side (a goodbye, a
+ * violation, a duplicate), and only at a proven address (an unproven one may be anyone's).
+ */
+export function redialAfterClose(closedLocally: boolean, proven: boolean): boolean {
+  return !closedLocally && proven;
+}

@@ -4,6 +4,7 @@ import {
   linkKey,
   type RemoteIdentity,
   type Retire,
+  redialAfterClose,
   retireAfterCandidate,
 } from '../core/links.js';
 import type { Link } from '../core/peer-table.js';
@@ -85,7 +86,7 @@ export class Arbiter {
       // Trusted: the link itself, or a connection we dialed to the same node. A candidate's list
       // (an inbound claim not proven yet) is dropped: the proven link tells us the same.
       if (link.connection === connection || connection.direction === 'outbound') {
-        this.ctx.meshMessage(link.connection, { type: 'known_peers', peers });
+        this.ctx.mesh.message(link.connection, { type: 'known_peers', peers });
       }
       return;
     }
@@ -108,7 +109,7 @@ export class Arbiter {
     const link = this.ctx.table.get(key);
     if (link === undefined || !link.presumedLegacy) return;
     this.ctx.table.remove(link);
-    if (link.proven) this.ctx.meshPeerDown(key, reason('DUPLICATE', 'renamed'));
+    if (link.proven) this.ctx.mesh.peerDown(key, reason('DUPLICATE', 'renamed'));
     this.identify(link.connection, { address: link.address, nodeId, features }, false, true);
   }
 
@@ -126,11 +127,10 @@ export class Arbiter {
     }
     ctx.table.remove(link);
     this.#held.delete(link.key);
-    if (link.proven) ctx.meshPeerDown(link.key, why);
+    if (link.proven) ctx.mesh.peerDown(link.key, why);
     if (!ctx.running()) return;
-    // A link closed on purpose (by either side's goodbye, a violation, a duplicate) stays closed;
-    // one that broke is dialed again, and whichever end gets through first keeps the link.
-    const reconnecting = !connection.closedLocally && link.proven;
+    // Whichever end gets through first keeps the link.
+    const reconnecting = redialAfterClose(connection.closedLocally, link.proven);
     ctx.emit({
       type: 'disconnected',
       peer: link.address,
@@ -268,11 +268,11 @@ export class Arbiter {
    */
   #proven(link: Link<Connection>): void {
     link.proven = true;
-    this.ctx.meshPeerUp(link.connection);
+    this.ctx.mesh.peerUp(link.connection);
     const held = this.#held.get(link.key);
     this.#held.delete(link.key);
     if (held !== undefined && held.size > 0) {
-      this.ctx.meshMessage(link.connection, { type: 'known_peers', peers: [...held] });
+      this.ctx.mesh.message(link.connection, { type: 'known_peers', peers: [...held] });
     }
   }
 }
