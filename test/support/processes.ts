@@ -180,7 +180,11 @@ export class ProcessPeer {
       const test = (): void => {
         if (check()) finish();
         else if (!this.#running)
-          finish(new Error(`${this.kind} ${this.port} exited before ${what}`));
+          finish(
+            new Error(
+              `${this.kind} ${this.port} exited before ${what}: ${this.stderr.at(-1) ?? ''}`,
+            ),
+          );
       };
       const timer = setTimeout(
         () => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
