@@ -32,9 +32,16 @@ export interface LinkConnection {
   readonly closed: boolean;
 }
 
+const LEGACY_PREFIX = 'addr:';
+
 /** The link key of a remote: its node id, or its address for a peer of the original. */
 export function linkKey(address: string, nodeId: string | undefined): string {
-  return nodeId ?? `addr:${address}`;
+  return nodeId ?? `${LEGACY_PREFIX}${address}`;
+}
+
+/** Whether a link key names a peer of the original (no node id). */
+export function isLegacyKey(key: string): boolean {
+  return key.startsWith(LEGACY_PREFIX);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 import type { Link } from '../core/peer-table.js';
 import { type Reason, reason } from '../core/reasons.js';
 import { Feature } from '../protocol/messages.js';
-import type { Connection } from './connection.js';
+import { type Connection, LEGACY_FRAME_GAP_MS } from './connection.js';
 import type { PeerContext } from './context.js';
 
 const DUPLICATE = reason('DUPLICATE', 'duplicate link');
@@ -41,6 +41,7 @@ export class Arbiter {
     connection.clearDeadline();
     const identity: RemoteIdentity = { key: linkKey(remote.address, remote.nodeId), ...remote };
     connection.identity = identity;
+    if (remote.nodeId === undefined) connection.pace(LEGACY_FRAME_GAP_MS);
     if (remote.nodeId === ctx.nodeId) {
       this.#reachedItself(connection, remote.address);
       return;

@@ -92,8 +92,10 @@ export class MeshDriver {
           if (link === undefined) break;
           const { message } = output;
           if (message.type === 'known_peers') {
-            // Beyond the handshake reply, lists go only to peers that take them (`exchange`).
-            if (link.connection.identity?.features.has(Feature.exchange)) {
+            // Beyond the handshake reply, lists go to peers that take them: ours with `exchange`,
+            // and peers of the original, which act on a list whenever it comes.
+            const identity = link.connection.identity;
+            if (identity?.nodeId === undefined || identity.features.has(Feature.exchange)) {
               link.connection.send({ ...message, ...host.identity() });
             }
             break;
