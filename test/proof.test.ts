@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import type { Peer } from '../src/peer/peer.js';
@@ -7,6 +6,7 @@ import { encodeMessage, Feature, type Message } from '../src/protocol/messages.j
 import { accomplice, lonelyPeer, record } from './support/fixtures.js';
 import { OriginalDouble } from './support/original-double.js';
 import { RawClient } from './support/raw-client.js';
+import { listener } from './support/server.js';
 import { nextEvent, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 /** Short enough to keep the tests quick, long enough for a loaded machine to answer a probe. */
@@ -98,21 +98,9 @@ test('a peer of the original that closes the probe without a word (as the real o
   // The real original closes a connection that claims an address it already has a peer for,
   // about 20 ms after the claim; a probe claims the prober's address, which it has.
   const victim = await lonelyPeer(t, { limits: { legacyReplyGraceMs: 10_000 } });
-  const sockets = new Set<Socket>();
-  const original = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
+  const port = await listener(t, '127.0.0.1', (socket) => {
     socket.once('data', () => socket.end());
   });
-  await new Promise<void>((resolve) => original.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        original.close(() => resolve());
-      }),
-  );
-  const port = (original.address() as AddressInfo).port;
   const address = `127.0.0.1:${port}`;
   const legacy = await RawClient.open(t, victim.port);
   const proven = nextEvent(victim, 'address-proven', (e) => e.peer === address);
