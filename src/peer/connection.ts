@@ -15,9 +15,11 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
  * Least time between two frames to a peer of the original. Its reader is rebuilt every 10 ms and
  * drops what it had buffered: two frames that arrive in one read lose the second and break the
  * connection ("frame size too big", then a reset; seen with the real program). A handshake reply
- * followed by a peer list, or a list meeting a gossip frame, must not share a read.
+ * followed by a peer list, or a list meeting a gossip frame, must not share a read. 50 ms was not
+ * enough on a loaded machine (the reader's polls lag); 200 ms still leaves room for gossip every
+ * period and a few lists between.
  */
-export const LEGACY_FRAME_GAP_MS = 50;
+export const LEGACY_FRAME_GAP_MS = 200;
 
 /** How long a socket we ended may take to close on its own before we destroy it. */
 export const CLOSE_GRACE_MS = 1_000;
