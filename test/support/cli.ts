@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { collectLines } from './processes.js';
 import { WAIT_TIMEOUT_MS } from './wait.js';
 
 /** The repository: the CLI runs from here, through tsx. */
@@ -26,25 +27,14 @@ export class Cli {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.#collect(this.child.stdout, this.stdout);
-    this.#collect(this.child.stderr, this.stderr);
+    collectLines(this.child.stdout, this.stdout, () => this.#notify());
+    collectLines(this.child.stderr, this.stderr, () => this.#notify());
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code, signal) => {
         this.#exit = { code, signal };
         this.#notify();
         resolve(this.#exit);
       });
-    });
-  }
-
-  #collect(stream: NodeJS.ReadableStream | null, lines: string[]): void {
-    let partial = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      lines.push(...parts);
-      this.#notify();
     });
   }
 
