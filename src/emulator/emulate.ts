@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
+import { PEER_DEFAULTS } from '../peer/options.js';
 import { formatHostPort } from '../protocol/address.js';
 import {
   chainBootstrap,
@@ -61,8 +62,8 @@ export class EmulationSetupError extends Error {
 }
 
 export const DEFAULTS = {
-  basePort: 8080,
-  periodMs: 2_000,
+  basePort: PEER_DEFAULTS.port,
+  periodMs: PEER_DEFAULTS.periodMs,
   durationMs: 0,
   timeoutMs: 30_000,
 } as const;
