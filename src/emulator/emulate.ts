@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { TrafficCounts } from '../host/traffic.js';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
@@ -11,11 +12,18 @@ import {
   peerPorts,
   portRangeProblem,
 } from './bootstrap.js';
+import { countSockets, reportAll } from './census.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { type PeerOutcome, PeerPool } from './pool.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
-import type { EmulationConfig, EmulationResult, EmulationStatus, PeerReport } from './result.js';
+import type {
+  ConnectionCounts,
+  EmulationConfig,
+  EmulationResult,
+  EmulationStatus,
+  PeerReport,
+} from './result.js';
 
 export interface EmulationOptions {
   /** Peers to run, at least 2. */
@@ -38,6 +46,15 @@ export interface EmulationOptions {
   readonly proveAddresses?: boolean;
   /** The open-file limit to check against; read from the process when not given. */
   readonly openFileLimit?: number | null;
+  /**
+   * The module hosting each peer (PeerPool's `filename`; default a Peer) and where each joins
+   * through once all listen (default `chainBootstrap`): benchmarks run a stand-in that only opens
+   * the sockets of a mesh, to measure its floor with this same run, window and mesh check.
+   */
+  readonly host?: {
+    readonly filename: string;
+    readonly joins: (ports: readonly number[]) => ReadonlyArray<readonly string[]>;
+  };
 }
 
 export type EmulationPhase = 'starting' | 'forming' | 'running' | 'stopping';
@@ -67,7 +84,10 @@ export const DEFAULTS = {
   timeoutMs: 30_000,
 } as const;
 
-/** After --duration, how long to wait for the last messages of the window to arrive. */
+/**
+ * After --duration, how long to wait for the last messages of the window to arrive (they were
+ * all sent by then: on loopback a delivery takes milliseconds even at 100 peers).
+ */
 const DRAIN_MS = 2_000;
 
 type WaitOutcome = 'done' | 'timeout' | 'aborted';
@@ -223,7 +243,11 @@ export async function runEmulation(
 
   const launchedAt = now();
   const deadline = launchedAt + config.timeoutMs;
-  const pool = new PeerPool({ threads, peersPerThread: Math.ceil(n / threads) });
+  const pool = new PeerPool({
+    threads,
+    peersPerThread: Math.ceil(n / threads),
+    ...(options.host === undefined ? {} : { filename: options.host.filename }),
+  });
   enter('starting');
   const handles = chainOptions(ports, {
     periodMs: config.periodMs,
@@ -244,10 +268,18 @@ export async function runEmulation(
   let outcome = await waitFor(() => accounted >= n, deadline);
   if (outcome === 'done' && !failed()) {
     enter('forming');
-    chainBootstrap(ports).forEach((address, i) => {
-      if (address !== undefined) handles[i]?.send({ type: 'join', address });
+    const joins =
+      options.host?.joins(ports) ?? chainBootstrap(ports).map((a) => (a === undefined ? [] : [a]));
+    joins.forEach((addresses, i) => {
+      for (const address of addresses) handles[i]?.send({ type: 'join', address });
     });
     outcome = await waitFor(() => mesh.complete || failed(), deadline);
+  }
+  let socketsFormed: number | null = null;
+  let traffic: { counts: TrafficCounts; links: number } | undefined;
+  if (outcome === 'done' && mesh.complete) {
+    socketsFormed = countSockets(basePort, basePort + n - 1);
+    traffic = { counts: await reportAll(handles), links: mesh.mutualLinks };
   }
   if (outcome === 'done' && !failed() && config.durationMs > 0) {
     enter('running');
@@ -257,7 +289,9 @@ export async function runEmulation(
     windowEnd = now();
     log.close(windowEnd);
     if (outcome === 'timeout') {
-      // The duration is over: let the window's last messages arrive.
+      // The duration is over. Every peer's report comes after the events it emitted before it,
+      // so once all are in, every message of the window is known: then wait for its deliveries.
+      await reportAll(handles);
       outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
       if (outcome === 'timeout') outcome = 'done';
     }
@@ -273,6 +307,9 @@ export async function runEmulation(
     windowEnd = now();
     log.close(windowEnd);
   }
+  const socketsEnd = countSockets(basePort, basePort + n - 1);
+  if (traffic === undefined)
+    traffic = { counts: await reportAll(handles), links: mesh.mutualLinks };
   enter('stopping');
   await pool.destroy();
 
@@ -307,6 +344,8 @@ export async function runEmulation(
             fromLastStartMs: meshAt - lastListen,
           },
     links: countLinks(ports, neighbours),
+    sockets: { formed: socketsFormed, end: socketsEnd },
+    connections: connectionCounts(traffic.counts, traffic.links),
     missingLinks: missingLinks(ports, neighbours),
     messages: {
       windowMs: windowStart === undefined || windowEnd === undefined ? 0 : windowEnd - windowStart,
@@ -317,5 +356,16 @@ export async function runEmulation(
     latencyMs: latencyStats(log.latency()),
     peers,
     failures: errors.filter((e) => e !== undefined),
+  };
+}
+
+function connectionCounts(traffic: TrafficCounts, links: number): ConnectionCounts {
+  return {
+    opened: traffic.accepted,
+    attempted: traffic.dialed,
+    perLink: links === 0 ? null : traffic.accepted / links,
+    peerListBytes: traffic.peerListBytes,
+    peerListBytesPerLink: links === 0 ? null : traffic.peerListBytes / links,
+    links,
   };
 }

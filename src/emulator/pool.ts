@@ -24,15 +24,28 @@ export type PeerOutcome = HostResult | { readonly outcome: 'crashed'; readonly m
 export interface PeerHandle {
   /** Sends a command to the peer; ignored once it has ended. */
   send(command: HostCommand): void;
+  /**
+   * Asks for the peer's `report`: resolves once every event the peer emitted before it has been
+   * delivered (a barrier), with its thread's socket counts; null once the peer has ended.
+   */
+  report(): Promise<PeerReportMessage | null>;
   /** Settles once the peer has ended and every event it sent has been delivered. Never rejects. */
   readonly done: Promise<PeerOutcome>;
 }
+
+export type PeerReportMessage = Extract<HostMessage, { type: 'report' }>;
 
 export interface PoolOptions {
   /** Worker threads, all started up front and kept until `destroy()`. */
   readonly threads: number;
   /** Peers one thread hosts at once; threads * this must cover every peer. */
   readonly peersPerThread: number;
+  /**
+   * The module each task runs (default WORKER_FILE, a Peer). It must honour the same contract
+   * (`HostedPeerTask`, `HostCommand`, `HostMessage`): benchmarks run a stand-in that only opens
+   * the sockets, to measure what a mesh costs at the least.
+   */
+  readonly filename?: string;
 }
 
 /**
@@ -45,9 +58,9 @@ export class PeerPool {
   readonly #pool: Piscina<HostedPeerTask, HostResult>;
   readonly #handles = new Set<PeerHandle>();
 
-  constructor({ threads, peersPerThread }: PoolOptions) {
+  constructor({ threads, peersPerThread, filename }: PoolOptions) {
     this.#pool = new Piscina<HostedPeerTask, HostResult>({
-      filename: WORKER_FILE,
+      filename: filename ?? WORKER_FILE,
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: peersPerThread,
@@ -62,9 +75,12 @@ export class PeerPool {
   spawn(options: PeerOptions, onEvent: (event: PeerEvent) => void): PeerHandle {
     const { port1, port2 } = new MessageChannel();
     let ended = false;
+    /** Callers of `report()` waiting, in the order they asked (the port keeps that order). */
+    const reports: Array<(message: PeerReportMessage | null) => void> = [];
     const portClosed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
     port1.on('message', (message: HostMessage) => {
       if (message.type === 'event') onEvent(message.event);
+      else reports.shift()?.(message);
     });
     const task: HostedPeerTask = { options, port: port2 };
     const settled: Promise<PeerOutcome> = this.#pool
@@ -83,6 +99,7 @@ export class PeerPool {
       ]);
       clearTimeout(grace);
       ended = true;
+      for (const waiting of reports.splice(0)) waiting(null);
       port1.close();
       this.#handles.delete(handle);
       return outcome;
@@ -90,6 +107,13 @@ export class PeerPool {
     const handle: PeerHandle = {
       send(command) {
         if (!ended) port1.postMessage(command);
+      },
+      report() {
+        if (ended) return Promise.resolve(null);
+        return new Promise((resolve) => {
+          reports.push(resolve);
+          port1.postMessage({ type: 'report' } satisfies HostCommand);
+        });
       },
       done,
     };

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
+import type { TrafficCounts } from './traffic.js';
 
 /**
  * The contract between a host (the emulator's main thread) and the worker adapter that runs one
@@ -22,10 +23,23 @@ export interface HostedPeerTask {
 export type HostCommand =
   | { readonly type: 'stop' }
   | { readonly type: 'join'; readonly address: string }
-  | { readonly type: 'break-link'; readonly peer: string };
+  | { readonly type: 'break-link'; readonly peer: string }
+  /** Answer with a `report`: the thread's socket counts, and a barrier (see HostMessage). */
+  | { readonly type: 'report' };
 
-/** What a hosted peer tells its host over the port. */
-export type HostMessage = { readonly type: 'event'; readonly event: PeerEvent };
+/**
+ * What a hosted peer tells its host over the port. A `report` is posted after every event the
+ * peer emitted before the command arrived (one port keeps its order): once the host has it, it has
+ * all of them.
+ */
+export type HostMessage =
+  | { readonly type: 'event'; readonly event: PeerEvent }
+  | {
+      readonly type: 'report';
+      /** Peers sharing a thread report the same counts: the host adds them up once per thread. */
+      readonly threadId: number;
+      readonly traffic: TrafficCounts;
+    };
 
 /** How a hosted peer's task ends. */
 export type HostResult =

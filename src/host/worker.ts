@@ -1,5 +1,7 @@
+import { threadId } from 'node:worker_threads';
 import { ListenError, Peer } from '../peer/peer.js';
 import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './messages.js';
+import { countTraffic, trafficCounts } from './traffic.js';
 
 /**
  * The worker-thread adapter: a piscina task that runs one Peer. It forwards every peer event over
@@ -7,6 +9,7 @@ import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './mes
  * could not listen). Many of these tasks share one thread; the peer never knows it is hosted.
  */
 export default async function hostPeer({ options, port }: HostedPeerTask): Promise<HostResult> {
+  countTraffic();
   const peer = new Peer(options);
   const post = (message: HostMessage): void => port.postMessage(message);
   peer.events.subscribe((event) => post({ type: 'event', event }));
@@ -25,6 +28,9 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
         return;
       case 'break-link':
         peer.breakLink(command.peer);
+        return;
+      case 'report':
+        post({ type: 'report', threadId, traffic: trafficCounts() });
         return;
     }
   });

@@ -1,0 +1,51 @@
+import { addTraffic, type TrafficCounts } from '../host/traffic.js';
+import type { PeerHandle } from './pool.js';
+import { canReadTcpTable, countAcceptedConnections } from './sockets.js';
+
+/**
+ * Counting what a run cost from outside the peers: the kernel's table of established connections
+ * on the peers' ports, and each worker thread's socket counts (`src/host/traffic.ts`).
+ */
+
+/** A thread busy forming a mesh of 100 answers in milliseconds; a hung one must not hang the run. */
+const REPORT_TIMEOUT_MS = 2_000;
+
+/**
+ * Asks every peer for its report and waits for all (at most REPORT_TIMEOUT_MS). Resolving is a
+ * barrier: every event each answering peer emitted before has been delivered. The traffic is the
+ * sum over threads, each counted once (its peers report the same counts).
+ */
+export async function reportAll(handles: readonly PeerHandle[]): Promise<TrafficCounts> {
+  const byThread = new Map<number, TrafficCounts>();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(
+      handles.map(async (handle) => {
+        const report = await handle.report();
+        if (report === null) return;
+        // Counts only grow: the largest of each is the thread's latest.
+        const known = byThread.get(report.threadId) ?? report.traffic;
+        const t = report.traffic;
+        byThread.set(report.threadId, {
+          accepted: Math.max(known.accepted, t.accepted),
+          dialed: Math.max(known.dialed, t.dialed),
+          peerListFrames: Math.max(known.peerListFrames, t.peerListFrames),
+          peerListBytes: Math.max(known.peerListBytes, t.peerListBytes),
+        });
+      }),
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, REPORT_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  return addTraffic([...byThread.values()]);
+}
+
+/**
+ * Established TCP connections accepted on the ports `[low, high]`, as `ss` counts them: one per
+ * connection between peers, whoever dialed. Null where the kernel's table cannot be read.
+ */
+export function countSockets(low: number, high: number): number | null {
+  return canReadTcpTable() ? countAcceptedConnections(low, high) : null;
+}
