@@ -4,22 +4,22 @@ import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from '../sr
 import { countTraffic, trafficCounts } from '../src/host/traffic.js';
 import { now } from '../src/peer/clock.js';
 import type { PeerEvent, PeerEventInit } from '../src/peer/events.js';
+import { randomGossipText } from '../src/peer/gossip.js';
 import { formatHostPort, parseHostPort } from '../src/protocol/address.js';
 import { encodeFrame, FrameDecoder } from '../src/protocol/frame.js';
 
 /** The listening side's one frame back: any small body does. */
 const ANSWER = encodeFrame(Buffer.from('{}', 'utf8'));
 
-/** Calls `onFrame` with the first frame's body, once; later bytes are ignored. */
-function onFirstFrame(socket: Socket, onFrame: (body: string) => void): void {
+/** Calls `onFrame` with every frame's body, `first` telling the handshake from the gossip. */
+function onFrames(socket: Socket, onFrame: (body: string, first: boolean) => void): void {
   const decoder = new FrameDecoder();
-  let seen = false;
+  let first = true;
   socket.on('data', (chunk: Buffer) => {
-    if (seen) return;
-    const [body] = decoder.push(chunk);
-    if (body === undefined) return;
-    seen = true;
-    onFrame(body.toString('utf8'));
+    for (const body of decoder.push(chunk)) {
+      onFrame(body.toString('utf8'), first);
+      first = false;
+    }
   });
 }
 
@@ -39,7 +39,9 @@ function listen(server: Server, port: number, host: string): Promise<void> {
  * mesh check): it listens, and for each address it is told to join it opens one TCP connection,
  * sends its own address in one small frame and waits for one frame back; the listening side
  * answers the first frame it reads. Both ends then report the link as `connected`. No duplicate,
- * no proof, no peer list: a mesh of peers can only be slower.
+ * no proof, no peer list: a mesh of peers can only be slower. It gossips as a peer does (a random
+ * text to every link each period, from `firstGossipMs` on), each text one frame, and reports
+ * `message-sent` and `message-received`: the floor of the latency too.
  */
 export default async function hostFloor({ options, port }: HostedPeerTask): Promise<HostResult> {
   countTraffic();
@@ -49,6 +51,8 @@ export default async function hostFloor({ options, port }: HostedPeerTask): Prom
     port: options.port ?? 0,
   });
   const sockets = new Set<Socket>();
+  /** Linked sockets, by the other end's address. */
+  const links = new Map<Socket, string>();
   const post = (message: HostMessage): void => port.postMessage(message);
   const emit = (event: PeerEventInit): void =>
     post({ type: 'event', event: { ...event, at: now() } as PeerEvent });
@@ -56,14 +60,26 @@ export default async function hostFloor({ options, port }: HostedPeerTask): Prom
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('error', (error) => emit({ type: 'error', message: error.message }));
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      links.delete(socket);
+    });
   };
+
+  /** After the handshake frame, every frame is a gossip text from `peer`. */
+  const linkOn = (socket: Socket, peer: string, direction: 'inbound' | 'outbound'): void => {
+    links.set(socket, peer);
+    emit({ type: 'connected', peer, direction });
+  };
+  const received = (socket: Socket, text: string): void =>
+    emit({ type: 'message-received', peer: links.get(socket) ?? '?', text });
 
   const server = createServer((socket) => {
     track(socket);
-    onFirstFrame(socket, (dialer) => {
+    onFrames(socket, (body, first) => {
+      if (!first) return received(socket, body);
       socket.write(ANSWER);
-      emit({ type: 'connected', peer: dialer, direction: 'inbound' });
+      linkOn(socket, body, 'inbound');
     });
   });
   try {
@@ -95,9 +111,10 @@ export default async function hostFloor({ options, port }: HostedPeerTask): Prom
         const socket = connect({ host: target.value.host, port: target.value.port });
         track(socket);
         socket.once('connect', () => socket.write(encodeFrame(Buffer.from(advertised, 'utf8'))));
-        onFirstFrame(socket, () =>
-          emit({ type: 'connected', peer: command.address, direction: 'outbound' }),
-        );
+        onFrames(socket, (body, first) => {
+          if (first) linkOn(socket, command.address, 'outbound');
+          else received(socket, body);
+        });
         return;
       }
       case 'report':
@@ -111,7 +128,20 @@ export default async function hostFloor({ options, port }: HostedPeerTask): Prom
     }
   });
   port.once('close', () => requestStop());
+  const gossip = (): void => {
+    if (links.size === 0) return;
+    const text = randomGossipText();
+    const frame = encodeFrame(Buffer.from(text, 'utf8'));
+    for (const socket of links.keys()) socket.write(frame);
+    emit({ type: 'message-sent', text, peers: links.size });
+  };
+  const periodMs = options.periodMs ?? 1_000;
+  let timer = setTimeout(function tick() {
+    gossip();
+    timer = setTimeout(tick, periodMs);
+  }, options.firstGossipMs ?? periodMs);
   await stopRequested;
+  clearTimeout(timer);
   for (const socket of sockets) socket.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   emit({ type: 'stopped' });

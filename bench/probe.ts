@@ -7,6 +7,7 @@ import { runEmulation } from '../src/emulator/emulate.js';
 import { type LatencyStats, MessageLog } from '../src/emulator/latency.js';
 import type { MessageCounts } from '../src/emulator/result.js';
 import { now } from '../src/peer/clock.js';
+import { FLOOR_HOST } from './floor.js';
 import {
   type HostedMesh,
   type HostTimings,
@@ -22,8 +23,11 @@ import { SILENT_PERIOD_MS } from './local-mesh.js';
  * that mesh's alone: `runProbe()` spawns this file, which prints one JSON line.
  */
 
-/** thread: every peer on one thread; workers: the emulator's pool; processes: one per peer. */
-export type HostKind = 'thread' | 'workers' | 'processes';
+/**
+ * thread: every peer on one thread; workers: the emulator's pool; processes: one per peer;
+ * floor: the emulator's pool running the floor stand-in (sockets only, `floor-worker.ts`).
+ */
+export type HostKind = 'thread' | 'workers' | 'processes' | 'floor';
 
 export interface ProbeRequest {
   readonly host: HostKind;
@@ -210,6 +214,11 @@ async function hostedLatency(request: ProbeRequest): Promise<ProbeResult['latenc
   return { ...deliveryFigures(counts, latency), negative: latency?.negative ?? 0 };
 }
 
+/** The emulator's `host` option for the request: the floor stand-in, or the default peer. */
+function floorHost(request: ProbeRequest): { host?: typeof FLOOR_HOST } {
+  return request.host === 'floor' ? { host: FLOOR_HOST } : {};
+}
+
 async function workersIdle(
   request: ProbeRequest,
 ): Promise<{ timings: HostTimings; idle: IdleFigures }> {
@@ -222,6 +231,7 @@ async function workersIdle(
   const timers: NodeJS.Timeout[] = [];
   const result = await runEmulation(
     {
+      ...floorHost(request),
       peers: request.n,
       basePort: 0,
       threads: request.threads,
@@ -264,6 +274,7 @@ async function workersIdle(
 
 async function workersLatency(request: ProbeRequest): Promise<ProbeResult['latency']> {
   const result = await runEmulation({
+    ...floorHost(request),
     peers: request.n,
     basePort: 0,
     threads: request.threads,
@@ -278,7 +289,7 @@ async function workersLatency(request: ProbeRequest): Promise<ProbeResult['laten
 }
 
 async function probe(request: ProbeRequest): Promise<ProbeResult> {
-  const workers = request.host === 'workers';
+  const workers = request.host === 'workers' || request.host === 'floor';
   const idle =
     request.idleMs > 0 ? await (workers ? workersIdle(request) : hostedIdle(request)) : undefined;
   const latency =
