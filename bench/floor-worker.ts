@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { threadId } from 'node:worker_threads';
-import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from '../src/host/messages.js';
-import { countTraffic, trafficCounts } from '../src/host/traffic.js';
+import { serveCommands } from '../src/host/commands.js';
+import type { HostedPeerTask, HostMessage, HostResult } from '../src/host/messages.js';
+import { countTraffic } from '../src/host/traffic.js';
 import { now } from '../src/peer/clock.js';
 import type { PeerEvent, PeerEventInit } from '../src/peer/events.js';
 import { randomGossipText } from '../src/peer/gossip.js';
@@ -96,38 +96,23 @@ export default async function hostFloor({ options, port }: HostedPeerTask): Prom
   }
   emit({ type: 'listening', bound: advertised, advertised, nodeId: '' });
 
-  let requestStop: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => {
-    requestStop = resolve;
-  });
-  port.on('message', (command: HostCommand) => {
-    switch (command.type) {
-      case 'join': {
-        const target = parseHostPort(command.address);
-        if (!target.ok) {
-          emit({ type: 'error', message: target.error });
-          return;
-        }
-        const socket = connect({ host: target.value.host, port: target.value.port });
-        track(socket);
-        socket.once('connect', () => socket.write(encodeFrame(Buffer.from(advertised, 'utf8'))));
-        onFrames(socket, (body, first) => {
-          if (first) linkOn(socket, command.address, 'outbound');
-          else received(socket, body);
-        });
+  const stopRequested = serveCommands(port, {
+    join(address) {
+      const target = parseHostPort(address);
+      if (!target.ok) {
+        emit({ type: 'error', message: target.error });
         return;
       }
-      case 'report':
-        post({ type: 'report', threadId, traffic: trafficCounts() });
-        return;
-      case 'stop':
-        requestStop();
-        return;
-      case 'break-link':
-        return;
-    }
+      const socket = connect({ host: target.value.host, port: target.value.port });
+      track(socket);
+      socket.once('connect', () => socket.write(encodeFrame(Buffer.from(advertised, 'utf8'))));
+      onFrames(socket, (body, first) => {
+        if (first) linkOn(socket, address, 'outbound');
+        else received(socket, body);
+      });
+    },
+    breakLink() {},
   });
-  port.once('close', () => requestStop());
   const gossip = (): void => {
     if (links.size === 0) return;
     const text = randomGossipText();

@@ -63,7 +63,7 @@ export async function hostingBench(context: BenchContext): Promise<BenchResult> 
     notes: [
       'first listening: launch -> first peer listening (thread: 0; workers: pool start; processes: node + tsx start)',
       'mesh: last peer listening -> full mesh; launch→mesh includes every start',
-      'process/peer runs bench/cli-peer.ts: the CLI’s runPeerProcess with --json, bound to 127.0.0.1, started with tsx',
+      'process/peer runs the real CLI (--bind 127.0.0.1 --json), started with tsx',
       'process/peer latency uses each process’s clock (timeOrigin): sub-millisecond figures carry that skew',
       'process/peer CPU is read from /proc in 10 ms ticks',
       'floor: the emulator’s pool running bench/floor-worker.ts (sockets only), the baseline of the same run',

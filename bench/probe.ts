@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { isEntry } from '../src/cli/entry.js';
 import { runEmulation } from '../src/emulator/emulate.js';
 import { type LatencyStats, MessageLog } from '../src/emulator/latency.js';
 import type { MessageCounts } from '../src/emulator/result.js';
@@ -20,7 +19,8 @@ import { SILENT_PERIOD_MS } from './local-mesh.js';
 
 /**
  * One measurement of one mesh in a fresh Node process, so that its memory and CPU figures are
- * that mesh's alone: `runProbe()` spawns this file, which prints one JSON line.
+ * that mesh's alone: `runProbe()` spawns `probe-main.ts`, which runs `probe()` and prints one
+ * JSON line.
  */
 
 /**
@@ -97,7 +97,7 @@ function deliveryFigures(
   };
 }
 
-const MARKER = 'PROBE_RESULT ';
+export const MARKER = 'PROBE_RESULT ';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Runs one probe in a child process (with --expose-gc) and returns what it measured. */
@@ -105,7 +105,7 @@ export function runProbe(request: ProbeRequest): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', join(here, 'probe.ts'), JSON.stringify(request)],
+      ['--expose-gc', '--import', 'tsx', join(here, 'probe-main.ts'), JSON.stringify(request)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -288,7 +288,7 @@ async function workersLatency(request: ProbeRequest): Promise<ProbeResult['laten
   return deliveryFigures(result.messages, result.latencyMs);
 }
 
-async function probe(request: ProbeRequest): Promise<ProbeResult> {
+export async function probe(request: ProbeRequest): Promise<ProbeResult> {
   const workers = request.host === 'workers' || request.host === 'floor';
   const idle =
     request.idleMs > 0 ? await (workers ? workersIdle(request) : hostedIdle(request)) : undefined;
@@ -301,10 +301,4 @@ async function probe(request: ProbeRequest): Promise<ProbeResult> {
     ...(idle === undefined ? {} : idle),
     ...(latency === undefined ? {} : { latency }),
   };
-}
-
-if (isEntry(import.meta.url)) {
-  const request = JSON.parse(process.argv[2] ?? '{}') as ProbeRequest;
-  const result = await probe(request);
-  process.stdout.write(`${MARKER}${JSON.stringify(result)}\n`);
 }

@@ -1,7 +1,7 @@
-import { threadId } from 'node:worker_threads';
 import { ListenError, Peer } from '../peer/peer.js';
-import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './messages.js';
-import { countTraffic, trafficCounts } from './traffic.js';
+import { serveCommands } from './commands.js';
+import type { HostedPeerTask, HostMessage, HostResult } from './messages.js';
+import { countTraffic } from './traffic.js';
 
 /**
  * The worker-thread adapter: a piscina task that runs one Peer. It forwards every peer event over
@@ -14,28 +14,12 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
   const post = (message: HostMessage): void => port.postMessage(message);
   peer.events.subscribe((event) => post({ type: 'event', event }));
 
-  let requestStop: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => {
-    requestStop = resolve;
+  const stopRequested = serveCommands(port, {
+    join: (address) => peer.join(address),
+    breakLink: (address) => {
+      peer.breakLink(address);
+    },
   });
-  port.on('message', (command: HostCommand) => {
-    switch (command.type) {
-      case 'stop':
-        requestStop();
-        return;
-      case 'join':
-        peer.join(command.address);
-        return;
-      case 'break-link':
-        peer.breakLink(command.peer);
-        return;
-      case 'report':
-        post({ type: 'report', threadId, traffic: trafficCounts() });
-        return;
-    }
-  });
-  // The host went away without a word: stop rather than run forever.
-  port.once('close', () => requestStop());
 
   try {
     await peer.start();

@@ -1,11 +1,6 @@
-import { BroadcastChannel, threadId } from 'node:worker_threads';
-import type {
-  HostCommand,
-  HostedPeerTask,
-  HostMessage,
-  HostResult,
-} from '../../src/host/messages.js';
-import { trafficCounts } from '../../src/host/traffic.js';
+import { BroadcastChannel } from 'node:worker_threads';
+import { serveCommands } from '../../src/host/commands.js';
+import type { HostedPeerTask, HostMessage, HostResult } from '../../src/host/messages.js';
 import { now } from '../../src/peer/clock.js';
 import type { PeerEvent, PeerEventInit } from '../../src/peer/events.js';
 
@@ -50,27 +45,13 @@ export default async function gossipStandIn({
     emit({ type: 'message-sent', text, peers: linked.size });
   }, GOSSIP_EVERY_MS);
 
-  let requestStop: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => {
-    requestStop = resolve;
+  const stopRequested = serveCommands(port, {
+    join(address) {
+      linked.add(address);
+      emit({ type: 'connected', peer: address, direction: 'outbound' });
+    },
+    breakLink() {},
   });
-  port.on('message', (command: HostCommand) => {
-    switch (command.type) {
-      case 'join':
-        linked.add(command.address);
-        emit({ type: 'connected', peer: command.address, direction: 'outbound' });
-        return;
-      case 'report':
-        post({ type: 'report', threadId, traffic: trafficCounts() });
-        return;
-      case 'stop':
-        requestStop();
-        return;
-      case 'break-link':
-        return;
-    }
-  });
-  port.once('close', () => requestStop());
   emit({ type: 'listening', bound: self, advertised: self, nodeId: '' });
   await stopRequested;
   clearInterval(gossip);
