@@ -1,3 +1,4 @@
+import { Bench } from 'tinybench';
 import { type EmulationOptions, runEmulation } from '../src/emulator/emulate.js';
 import type { EmulationResult } from '../src/emulator/result.js';
 import { type BenchContext, byMode } from './context.js';
@@ -109,22 +110,41 @@ export async function meshBench(context: BenchContext): Promise<BenchResult> {
     const proof = new Samples();
     const noProof = new Samples();
     const rounds = roundsFor(context, n);
-    // One untimed round first: every N in a full run, the first only otherwise.
-    const warmup = context.mode === 'full' || n === sizes[0] ? 1 : 0;
-    for (let round = 0; round < warmup + rounds; round++) {
-      const keep = round >= warmup;
-      const f = await meshRun(context, n, { host: FLOOR_HOST });
-      const p = await meshRun(context, n, { proveAddresses: true });
-      const q = await meshRun(context, n, { proveAddresses: false });
-      if (!keep) continue;
-      floor.record(f);
-      proof.record(p);
-      noProof.record(q);
-    }
+    // tinybench runs the rounds (one untimed first: every N in a full run, the first only
+    // otherwise); its sample is the mesh, the floor and the no-proof mesh are recorded beside.
+    let phase: 'run' | 'warmup' = 'warmup';
+    const bench = new Bench({
+      iterations: rounds,
+      time: 1,
+      warmup: context.mode === 'full' || n === sizes[0],
+      warmupIterations: 1,
+      warmupTime: 1,
+      throws: true,
+    });
+    bench.add(
+      `full mesh N=${n}, floor and no-proof mesh`,
+      async () => {
+        const f = await meshRun(context, n, { host: FLOOR_HOST });
+        const p = await meshRun(context, n, { proveAddresses: true });
+        const q = await meshRun(context, n, { proveAddresses: false });
+        if (phase === 'run') {
+          floor.record(f);
+          proof.record(p);
+          noProof.record(q);
+        }
+        return { overriddenDuration: p.mesh.fromLastStartMs };
+      },
+      {
+        beforeAll(mode) {
+          phase = mode ?? 'run';
+        },
+      },
+    );
+    await bench.run();
     const floorMedian = median(floor.meshMs);
     rows.push({
       N: n,
-      runs: rounds,
+      runs: proof.meshMs.length,
       ...spreadFields('floorMs', floor.meshMs),
       ...spreadFields('meshMs', proof.meshMs),
       ratio: median(proof.meshMs) / floorMedian,
