@@ -28,7 +28,7 @@ export function meshSizes(context: BenchContext): number[] {
 function roundsFor(context: BenchContext, n: number): number {
   if (context.mode === 'smoke') return 2;
   if (context.mode === 'quick') return 3;
-  return n <= 20 ? 10 : n <= 50 ? 7 : 5;
+  return n <= 20 ? 7 : n <= 50 ? 5 : 3;
 }
 
 const SPREAD = { header: '', spread: true } as const;

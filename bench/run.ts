@@ -83,10 +83,11 @@ async function main(): Promise<void> {
     const file = await writeResult(context.outDir, result);
     printTable(`${title} (${file})`, columns, result.rows);
     printTargets(result.targets);
-  }
-  if (results.has('mesh') || results.has('latency')) {
-    const chart = await writeChart(context.outDir, results.get('mesh'), results.get('latency'));
-    console.log(`\nchart: ${chart}`);
+    // Drawn as soon as either panel's figures exist: a long run stopped later still has it.
+    if (name === 'mesh' || name === 'latency') {
+      const chart = await writeChart(context.outDir, results.get('mesh'), results.get('latency'));
+      console.log(`\nchart: ${chart}`);
+    }
   }
   console.log(`done in ${((performance.now() - started) / 1_000).toFixed(0)} s`);
 }
