@@ -25,8 +25,8 @@ export const HOSTING_FIGURES: Record<string, Column> = {
  */
 export async function hostingBench(context: BenchContext): Promise<BenchResult> {
   const sizes = byMode(context.mode, { full: [20], quick: [5], smoke: [3] });
-  const idleMs = byMode(context.mode, { full: 5_000, quick: 2_000, smoke: 500 });
-  const latencyMs = byMode(context.mode, { full: 3_000, quick: 1_500, smoke: 500 });
+  const idleMs = byMode(context.mode, { full: 5_000, quick: 1_000, smoke: 500 });
+  const latencyMs = byMode(context.mode, { full: 3_000, quick: 1_000, smoke: 500 });
   const periodMs = byMode(context.mode, { full: 1_000, quick: 500, smoke: 250 });
   const rows = await sweep(
     context,

@@ -19,7 +19,7 @@ export const IDLE_FIGURES: Record<string, Column> = {
  */
 export async function idleBench(context: BenchContext): Promise<BenchResult> {
   const sizes = byMode(context.mode, { full: [20, 100], quick: [20], smoke: [5] });
-  const idleMs = byMode(context.mode, { full: 3_000, quick: 2_000, smoke: 500 });
+  const idleMs = byMode(context.mode, { full: 3_000, quick: 1_000, smoke: 500 });
   const settleMs = byMode(context.mode, { full: 1_000, quick: 300, smoke: 200 });
   const rows = await sweep(
     context,

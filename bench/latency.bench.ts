@@ -22,7 +22,7 @@ export const LATENCY_FIGURES: Record<string, Column> = {
  */
 export async function latencyBench(context: BenchContext): Promise<BenchResult> {
   const sizes = byMode(context.mode, { full: [20, 100], quick: [20], smoke: [5] });
-  const windowMs = byMode(context.mode, { full: 3_000, quick: 1_500, smoke: 500 });
+  const windowMs = byMode(context.mode, { full: 3_000, quick: 1_000, smoke: 500 });
   const periodMs = byMode(context.mode, { full: 1_000, quick: 1_000, smoke: 250 });
   const rows = await sweep(
     context,

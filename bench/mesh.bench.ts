@@ -27,7 +27,7 @@ export function meshSizes(context: BenchContext): number[] {
 
 function roundsFor(context: BenchContext, n: number): number {
   if (context.mode === 'smoke') return 2;
-  if (context.mode === 'quick') return 3;
+  if (context.mode === 'quick') return n >= 50 ? 2 : 3;
   return n <= 20 ? 7 : n <= 50 ? 5 : 3;
 }
 

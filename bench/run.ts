@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +32,15 @@ const USAGE = `usage: npm run bench -- [--quick | --smoke] [--out DIR] [--only m
   --out     where the JSON results and the SVG chart go (default: bench/results for a full run,
             the committed figures; a new temporary folder for --quick and --smoke)
   --only    run only these benchmarks`;
+
+/** A result an earlier run left in `outDir` (the other panel of the chart), if any. */
+async function earlier(outDir: string, name: string): Promise<BenchResult | undefined> {
+  try {
+    return JSON.parse(await readFile(join(outDir, `${name}.json`), 'utf8')) as BenchResult;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Only a deliberate full run replaces the committed figures; a smaller one (tests, CI) leaves them. */
 async function outDirFor(mode: Mode, out: string | undefined): Promise<string> {
@@ -85,7 +94,12 @@ async function main(): Promise<void> {
     printTargets(result.targets);
     // Drawn as soon as either panel's figures exist: a long run stopped later still has it.
     if (name === 'mesh' || name === 'latency') {
-      const chart = await writeChart(context.outDir, results.get('mesh'), results.get('latency'));
+      const [mesh, latency] = await Promise.all(
+        (['mesh', 'latency'] as const).map(
+          async (n) => results.get(n) ?? (await earlier(context.outDir, n)),
+        ),
+      );
+      const chart = await writeChart(context.outDir, mesh, latency);
       console.log(`\nchart: ${chart}`);
     }
   }
