@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { serveCommands } from '../src/host/commands.js';
 import type { HostedPeerTask, HostMessage, HostResult } from '../src/host/messages.js';
-import { countTraffic } from '../src/host/traffic.js';
+import { countTraffic } from '../src/metrics/traffic.js';
 import { now } from '../src/peer/clock.js';
 import type { PeerEvent, PeerEventInit } from '../src/peer/events.js';
 import { randomGossipText } from '../src/peer/gossip.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FLOOR_HOST } from '../bench/floor.js';
 import { runEmulation } from '../src/emulator/emulate.js';
-import { FrameTally } from '../src/host/frame-tally.js';
+import { FrameTally } from '../src/metrics/frame-tally.js';
 import { encodeMessage } from '../src/protocol/messages.js';
 import { WAIT_TIMEOUT_MS } from './support/wait.js';
 

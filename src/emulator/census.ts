@@ -1,10 +1,10 @@
-import { addTraffic, type TrafficCounts } from '../host/traffic.js';
+import { addTraffic, latestTraffic, type TrafficCounts } from '../metrics/traffic.js';
 import type { PeerHandle } from './pool.js';
 import { canReadTcpTable, countAcceptedConnections } from './sockets.js';
 
 /**
  * Counting what a run cost from outside the peers: the kernel's table of established connections
- * on the peers' ports, and each worker thread's socket counts (`src/host/traffic.ts`).
+ * on the peers' ports, and each worker thread's socket counts (`src/metrics/traffic.ts`).
  */
 
 /**
@@ -29,13 +29,7 @@ export async function reportAll(handles: readonly PeerHandle[]): Promise<Traffic
         if (report === null) return;
         // Counts only grow: the largest of each is the thread's latest.
         const known = byThread.get(report.threadId) ?? report.traffic;
-        const t = report.traffic;
-        byThread.set(report.threadId, {
-          accepted: Math.max(known.accepted, t.accepted),
-          dialed: Math.max(known.dialed, t.dialed),
-          peerListFrames: Math.max(known.peerListFrames, t.peerListFrames),
-          peerListBytes: Math.max(known.peerListBytes, t.peerListBytes),
-        });
+        byThread.set(report.threadId, latestTraffic(known, report.traffic));
       }),
     ),
     new Promise<void>((resolve) => {

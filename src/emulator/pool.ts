@@ -46,6 +46,8 @@ export interface PoolOptions {
    * the sockets, to measure what a mesh costs at the least.
    */
   readonly filename?: string;
+  /** Have every peer report the bytes its sockets move (to `spawn`'s `onBytes`). */
+  readonly meterBytes?: boolean;
 }
 
 /**
@@ -57,8 +59,10 @@ export interface PoolOptions {
 export class PeerPool {
   readonly #pool: Piscina<HostedPeerTask, HostResult>;
   readonly #handles = new Set<PeerHandle>();
+  readonly #meterBytes: boolean;
 
-  constructor({ threads, peersPerThread, filename }: PoolOptions) {
+  constructor({ threads, peersPerThread, filename, meterBytes }: PoolOptions) {
+    this.#meterBytes = meterBytes === true;
     this.#pool = new Piscina<HostedPeerTask, HostResult>({
       filename: filename ?? WORKER_FILE,
       minThreads: threads,
@@ -72,7 +76,11 @@ export class PeerPool {
   }
 
   /** Starts one peer on the least busy thread; `onEvent` gets every event it reports. */
-  spawn(options: PeerOptions, onEvent: (event: PeerEvent) => void): PeerHandle {
+  spawn(
+    options: PeerOptions,
+    onEvent: (event: PeerEvent) => void,
+    onBytes?: (bytesIn: number, bytesOut: number) => void,
+  ): PeerHandle {
     const { port1, port2 } = new MessageChannel();
     let ended = false;
     /** Callers of `report()` waiting, in the order they asked (the port keeps that order). */
@@ -80,9 +88,10 @@ export class PeerPool {
     const portClosed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
     port1.on('message', (message: HostMessage) => {
       if (message.type === 'event') onEvent(message.event);
+      else if (message.type === 'bytes') onBytes?.(message.bytesIn, message.bytesOut);
       else reports.shift()?.(message);
     });
-    const task: HostedPeerTask = { options, port: port2 };
+    const task: HostedPeerTask = { options, port: port2, meterBytes: this.#meterBytes };
     const settled: Promise<PeerOutcome> = this.#pool
       .run(task, { transferList: [port2] })
       .catch((error: unknown) => ({

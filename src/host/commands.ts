@@ -1,6 +1,6 @@
 import { type MessagePort, threadId } from 'node:worker_threads';
+import { trafficCounts } from '../metrics/traffic.js';
 import type { HostCommand, HostMessage } from './messages.js';
-import { trafficCounts } from './traffic.js';
 
 /** What a hosted task does with the commands that concern it. */
 export interface CommandHandlers {

@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { TrafficCounts } from '../metrics/traffic.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
-import type { TrafficCounts } from './traffic.js';
 
 /**
  * The contract between a host (the emulator's main thread) and the worker adapter that runs one
@@ -11,6 +11,8 @@ import type { TrafficCounts } from './traffic.js';
 /** One piscina task: a peer to run until told to stop, and the port to talk over. */
 export interface HostedPeerTask {
   readonly options: PeerOptions;
+  /** Report the bytes the peer's sockets move (`bytes` messages, about once a second). */
+  readonly meterBytes?: boolean;
   /** Transferred with the task: events go out over it, commands come in. */
   readonly port: MessagePort;
 }
@@ -30,10 +32,11 @@ export type HostCommand =
 /**
  * What a hosted peer tells its host over the port. A `report` is posted after every event the
  * peer emitted before the command arrived (one port keeps its order): once the host has it, it has
- * all of them.
+ * all of them. `bytes` come unasked, about once a second, when the task meters its peer's bytes.
  */
 export type HostMessage =
   | { readonly type: 'event'; readonly event: PeerEvent }
+  | { readonly type: 'bytes'; readonly bytesIn: number; readonly bytesOut: number }
   | {
       readonly type: 'report';
       /** Peers sharing a thread report the same counts: the host adds them up once per thread. */
