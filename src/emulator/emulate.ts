@@ -368,8 +368,10 @@ export async function runEmulation(
     // Held until Ctrl-C: that is how such a run ends, not an interruption.
     if (holding && outcome === 'aborted') outcome = 'done';
     else if (outcome === 'timeout') {
-      // The duration is over. Every peer's report comes after the events it emitted before it,
-      // so once all are in, every message of the window is known: then wait for its deliveries.
+      // The duration is over: stop sending, then drain. Every peer's report comes after the
+      // events it emitted before it (and after its pause), so once all are in, every message of
+      // the window is known and no more are coming: then wait for their deliveries.
+      for (const handle of handles) handle.send({ type: 'pause-gossip' });
       await reportAll(handles);
       outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
       if (outcome === 'timeout') outcome = 'done';

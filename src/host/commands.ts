@@ -6,11 +6,13 @@ import type { HostCommand, HostMessage } from './messages.js';
 export interface CommandHandlers {
   join(address: string): void;
   breakLink(peer: string): void;
+  /** Stop sending gossip; a task that sends none periodically leaves it out. */
+  pauseGossip?(): void;
 }
 
 /**
- * Serves the commands arriving on a hosted task's port: `join` and `break-link` go to `on`,
- * `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
+ * Serves the commands arriving on a hosted task's port: `join`, `break-link` and `pause-gossip`
+ * go to `on`, `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
  * the host went away without a word (stop rather than run forever).
  */
 export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<void> {
@@ -25,6 +27,9 @@ export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<v
           return;
         case 'break-link':
           on.breakLink(command.peer);
+          return;
+        case 'pause-gossip':
+          on.pauseGossip?.();
           return;
         case 'report':
           port.postMessage({

@@ -26,6 +26,8 @@ export type HostCommand =
   | { readonly type: 'stop' }
   | { readonly type: 'join'; readonly address: string }
   | { readonly type: 'break-link'; readonly peer: string }
+  /** Stop gossiping (the end of a measured window: stop sending, then drain). */
+  | { readonly type: 'pause-gossip' }
   /** Answer with a `report`: the thread's socket counts, and a barrier (see HostMessage). */
   | { readonly type: 'report' };
 

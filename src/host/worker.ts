@@ -29,6 +29,7 @@ export default async function hostPeer({
     breakLink: (address) => {
       as(() => peer.breakLink(address));
     },
+    pauseGossip: () => peer.pauseGossip(),
   });
 
   try {

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
 import type { CoreOutput, TimerKey } from '../core/machine.js';
-import { type MeshEvent, MeshExchange } from '../core/mesh-exchange.js';
+import { GOSSIP_TIMER, type MeshEvent, MeshExchange } from '../core/mesh-exchange.js';
 import { type LinkView, PeerTable } from '../core/peer-table.js';
 import { type Reason, reason } from '../core/reasons.js';
 import { createRng } from '../core/rng.js';
@@ -198,6 +198,15 @@ export class Peer {
   gossip(text = randomGossipText()): void {
     if (this.#state !== 'running') return;
     this.#run(this.#ctx.mesh.handle({ kind: 'broadcast', id: text, payload: text }));
+  }
+
+  /**
+   * Stops the periodic gossip for good (links, peer lists and replies go on): a measured window
+   * can end with nothing more sent, then count the deliveries of what was.
+   */
+  pauseGossip(): void {
+    clearTimeout(this.#timers.get(GOSSIP_TIMER));
+    this.#timers.delete(GOSSIP_TIMER);
   }
 
   /** Joins the network through `address`, as `--connect` does at start (retried until it answers). */

@@ -51,6 +51,7 @@ export default async function gossipStandIn({
       emit({ type: 'connected', peer: address, direction: 'outbound' });
     },
     breakLink() {},
+    pauseGossip: () => clearInterval(gossip),
   });
   emit({ type: 'listening', bound: self, advertised: self, nodeId: '' });
   await stopRequested;
