@@ -11,7 +11,7 @@ interface Point {
 }
 
 /**
- * One SVG: time to full mesh against N (mean and p99 of the mesh phase, and launch to mesh) and
+ * One SVG: time to full mesh against N (medians of the mesh, the no-proof mesh and the floor) and
  * delivery latency against N (p50 and p99 per host), both on log scales.
  */
 export function chartSpec(
@@ -19,9 +19,9 @@ export function chartSpec(
   latency: BenchResult | undefined,
 ): TopLevelSpec {
   const meshPoints: Point[] = (mesh?.rows ?? []).flatMap((r) => [
-    { N: Number(r.N), ms: Number(r.meanMs), series: 'mesh phase, mean' },
-    { N: Number(r.N), ms: Number(r.p99Ms), series: 'mesh phase, p99' },
-    { N: Number(r.N), ms: Number(r.totalMs), series: 'launch → mesh, mean' },
+    { N: Number(r.N), ms: Number(r.meshMsMedian), series: 'mesh, median' },
+    { N: Number(r.N), ms: Number(r.noProofMsMedian), series: 'no-proof mesh, median' },
+    { N: Number(r.N), ms: Number(r.floorMsMedian), series: 'floor (sockets only), median' },
   ]);
   const latencyPoints: Point[] = (latency?.rows ?? []).flatMap((r) => [
     { N: Number(r.N), ms: Number(r.p50Ms), series: `${r.host}, p50` },

@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { findFreePortRange, LOOPBACK } from '../src/emulator/bootstrap.js';
+import {
+  chainBootstrap,
+  findFreePortRange,
+  LOOPBACK,
+  peerPorts,
+} from '../src/emulator/bootstrap.js';
+import { MeshState } from '../src/emulator/mesh.js';
 import { now } from '../src/peer/clock.js';
 import type { PeerEvent } from '../src/peer/events.js';
 import { LocalMesh } from './local-mesh.js';
@@ -83,16 +89,17 @@ function procUsage(pid: number): HostUsage {
 }
 
 /**
- * One OS process per peer, each running the CLI's peer host (`runPeerProcess`, console lines and
- * --json events) through bench/cli-peer.ts, which only adds `bindHost: 127.0.0.1` (the CLI has no
- * option to bind loopback only). Ports are probed up front and every process is spawned at once,
+ * One OS process per peer, each the real CLI (`--bind 127.0.0.1 --json`, its console lines and
+ * JSON events) started with tsx. Ports are probed up front and every process is spawned at once,
  * each joining through the one before it, as a person would start them from a script.
  */
 export async function startProcessMesh(size: number, options: MeshOptions): Promise<HostedMesh> {
   const base = await findFreePortRange(size);
   const address = (i: number): string => `${LOOPBACK}:${base + i}`;
   const listeners = new Set<(event: PeerEvent) => void>();
-  const views = Array.from({ length: size }, () => new Map<string, number>());
+  const ports = peerPorts(base, size);
+  const joins = chainBootstrap(ports);
+  const state = new MeshState(ports.map((_, i) => address(i)));
   const children: ChildProcess[] = [];
   const exited: Array<Promise<void>> = [];
   let firstListening = Number.POSITIVE_INFINITY;
@@ -101,15 +108,10 @@ export async function startProcessMesh(size: number, options: MeshOptions): Prom
   let fullAt = 0;
   let onFull: () => void = () => {};
   let onFailure: (error: Error) => void = () => {};
-  const isFull = (): boolean =>
-    views.every(
-      (view, i) =>
-        view.size === size - 1 &&
-        Array.from({ length: size }, (_, j) => j).every((j) => j === i || view.has(address(j))),
-    );
 
   const launchedAt = now();
   for (let i = 0; i < size; i++) {
+    const join = joins[i];
     // The real CLI, one process per peer, listening on loopback only.
     const args = [
       '--import',
@@ -122,7 +124,7 @@ export async function startProcessMesh(size: number, options: MeshOptions): Prom
       '-P',
       String(options.periodMs / 1_000),
       '--json',
-      ...(i === 0 ? [] : ['-c', address(i - 1)]),
+      ...(join === undefined ? [] : ['-c', join]),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(child);
@@ -136,7 +138,6 @@ export async function startProcessMesh(size: number, options: MeshOptions): Prom
       if (fullAt === 0) onFailure(new Error(`peer process ${i} exited early (${code ?? signal})`));
     });
     const lines = createInterface({ input: child.stdout ?? process.stdin });
-    const view = views[i] ?? new Map<string, number>();
     lines.on('line', (line) => {
       let event: PeerEvent;
       try {
@@ -148,19 +149,9 @@ export async function startProcessMesh(size: number, options: MeshOptions): Prom
         listening++;
         firstListening = Math.min(firstListening, event.at);
         lastListening = Math.max(lastListening, event.at);
-      } else if (event.type === 'connected') {
-        view.set(event.peer, (view.get(event.peer) ?? 0) + 1);
-      } else if (event.type === 'disconnected') {
-        const count = view.get(event.peer) ?? 0;
-        if (count <= 1) view.delete(event.peer);
-        else view.set(event.peer, count - 1);
       }
-      if (
-        fullAt === 0 &&
-        listening === size &&
-        (event.type === 'connected' || event.type === 'listening') &&
-        isFull()
-      ) {
+      state.apply(i, event);
+      if (fullAt === 0 && listening === size && state.complete) {
         fullAt = event.at;
         onFull();
       }

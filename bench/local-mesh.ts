@@ -1,6 +1,15 @@
+import {
+  chainBootstrap,
+  chainOptions,
+  findFreePortRange,
+  LOOPBACK,
+  peerPorts,
+} from '../src/emulator/bootstrap.js';
+import { MeshState } from '../src/emulator/mesh.js';
 import { now } from '../src/peer/clock.js';
 import type { PeerEvent } from '../src/peer/events.js';
 import { Peer } from '../src/peer/peer.js';
+import { formatHostPort } from '../src/protocol/address.js';
 
 /** The phases of bringing up one mesh, in milliseconds. */
 export interface MeshTimings {
@@ -22,8 +31,9 @@ export interface LocalMeshOptions {
 export const SILENT_PERIOD_MS = 3_600_000;
 
 /**
- * N peers hosted on the calling thread, bootstrapped as a chain (peer i joins through peer i - 1,
- * as the emulator does), all on 127.0.0.1 with system-picked ports.
+ * N peers hosted on the calling thread, set up as the emulator sets up its own (its free port
+ * range, peer options and chain bootstrap once all listen, and its mesh check over the peers'
+ * events), so the hosts differ only in where the peers run.
  */
 export class LocalMesh {
   readonly peers: Peer[] = [];
@@ -38,45 +48,33 @@ export class LocalMesh {
     options: LocalMeshOptions,
   ): Promise<{ mesh: LocalMesh; timings: MeshTimings }> {
     const mesh = new LocalMesh(size);
-    const links = new Array<number>(size).fill(0);
-    let complete = 0;
+    const ports = peerPorts(await findFreePortRange(size), size);
+    const state = new MeshState(ports.map((port) => formatHostPort({ host: LOOPBACK, port })));
     let fullAt = 0;
     let onFull: (() => void) | undefined;
     const begin = now();
     let lastListening = begin;
     try {
-      for (let i = 0; i < size; i++) {
-        const previous = mesh.peers[i - 1];
-        const peer = new Peer({
-          port: 0,
-          bindHost: '127.0.0.1',
-          advertisedHost: '127.0.0.1',
-          periodMs: options.periodMs,
-          // A random phase of the period, as the emulator gives its peers: comparable latency.
-          firstGossipMs: Math.random() * options.periodMs,
-          ...(previous === undefined ? {} : { connect: previous.advertised }),
-        });
+      const peerOptions = chainOptions(ports, { periodMs: options.periodMs });
+      for (const [i, peerOption] of peerOptions.entries()) {
+        // A random phase of the period, as the emulator gives its peers: comparable latency.
+        const peer = new Peer({ ...peerOption, firstGossipMs: Math.random() * options.periodMs });
         mesh.peers.push(peer);
         mesh.#unsubscribe.push(
           peer.events.subscribe((event) => {
             if (event.type === 'listening') lastListening = Math.max(lastListening, event.at);
-            else if (event.type === 'connected' || event.type === 'disconnected') {
-              const before = links[i] ?? 0;
-              const after = before + (event.type === 'connected' ? 1 : -1);
-              links[i] = after;
-              if (before === size - 1) complete--;
-              if (after === size - 1) complete++;
-              if (complete === size && fullAt === 0 && mesh.isFull()) {
-                fullAt = event.at;
-                onFull?.();
-              }
+            if (state.apply(i, event) && state.complete && fullAt === 0) {
+              fullAt = event.at;
+              onFull?.();
             }
             for (const listener of mesh.#listeners) listener(i, event);
           }),
         );
         await peer.start();
       }
-      if (size === 1) fullAt = lastListening;
+      chainBootstrap(ports).forEach((address, i) => {
+        if (address !== undefined) mesh.peers[i]?.join(address);
+      });
       if (fullAt === 0) {
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(
@@ -101,16 +99,6 @@ export class LocalMesh {
         totalMs: fullAt - begin,
       },
     };
-  }
-
-  /** Every peer's view is exactly every other peer. */
-  isFull(): boolean {
-    const all = this.peers.map((p) => p.advertised);
-    if (all.length !== this.size) return false;
-    return this.peers.every((p) => {
-      const view = new Set(p.peers);
-      return view.size === this.size - 1 && all.every((a) => a === p.advertised || view.has(a));
-    });
   }
 
   /** Adds a listener to every peer's events (index of the peer, event). */

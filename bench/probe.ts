@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { isEntry } from '../src/cli/entry.js';
 import { runEmulation } from '../src/emulator/emulate.js';
 import { type LatencyStats, MessageLog } from '../src/emulator/latency.js';
 import type { MessageCounts } from '../src/emulator/result.js';
 import { now } from '../src/peer/clock.js';
+import { FLOOR_HOST } from './floor.js';
 import {
   type HostedMesh,
   type HostTimings,
@@ -19,11 +19,15 @@ import { SILENT_PERIOD_MS } from './local-mesh.js';
 
 /**
  * One measurement of one mesh in a fresh Node process, so that its memory and CPU figures are
- * that mesh's alone: `runProbe()` spawns this file, which prints one JSON line.
+ * that mesh's alone: `runProbe()` spawns `probe-main.ts`, which runs `probe()` and prints one
+ * JSON line.
  */
 
-/** thread: every peer on one thread; workers: the emulator's pool; processes: one per peer. */
-export type HostKind = 'thread' | 'workers' | 'processes';
+/**
+ * thread: every peer on one thread; workers: the emulator's pool; processes: one per peer;
+ * floor: the emulator's pool running the floor stand-in (sockets only, `floor-worker.ts`).
+ */
+export type HostKind = 'thread' | 'workers' | 'processes' | 'floor';
 
 export interface ProbeRequest {
   readonly host: HostKind;
@@ -93,7 +97,7 @@ function deliveryFigures(
   };
 }
 
-const MARKER = 'PROBE_RESULT ';
+export const MARKER = 'PROBE_RESULT ';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Runs one probe in a child process (with --expose-gc) and returns what it measured. */
@@ -101,7 +105,7 @@ export function runProbe(request: ProbeRequest): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', join(here, 'probe.ts'), JSON.stringify(request)],
+      ['--expose-gc', '--import', 'tsx', join(here, 'probe-main.ts'), JSON.stringify(request)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -210,6 +214,11 @@ async function hostedLatency(request: ProbeRequest): Promise<ProbeResult['latenc
   return { ...deliveryFigures(counts, latency), negative: latency?.negative ?? 0 };
 }
 
+/** The emulator's `host` option for the request: the floor stand-in, or the default peer. */
+function floorHost(request: ProbeRequest): { host?: typeof FLOOR_HOST } {
+  return request.host === 'floor' ? { host: FLOOR_HOST } : {};
+}
+
 async function workersIdle(
   request: ProbeRequest,
 ): Promise<{ timings: HostTimings; idle: IdleFigures }> {
@@ -222,6 +231,7 @@ async function workersIdle(
   const timers: NodeJS.Timeout[] = [];
   const result = await runEmulation(
     {
+      ...floorHost(request),
       peers: request.n,
       basePort: 0,
       threads: request.threads,
@@ -264,6 +274,7 @@ async function workersIdle(
 
 async function workersLatency(request: ProbeRequest): Promise<ProbeResult['latency']> {
   const result = await runEmulation({
+    ...floorHost(request),
     peers: request.n,
     basePort: 0,
     threads: request.threads,
@@ -277,8 +288,8 @@ async function workersLatency(request: ProbeRequest): Promise<ProbeResult['laten
   return deliveryFigures(result.messages, result.latencyMs);
 }
 
-async function probe(request: ProbeRequest): Promise<ProbeResult> {
-  const workers = request.host === 'workers';
+export async function probe(request: ProbeRequest): Promise<ProbeResult> {
+  const workers = request.host === 'workers' || request.host === 'floor';
   const idle =
     request.idleMs > 0 ? await (workers ? workersIdle(request) : hostedIdle(request)) : undefined;
   const latency =
@@ -290,10 +301,4 @@ async function probe(request: ProbeRequest): Promise<ProbeResult> {
     ...(idle === undefined ? {} : idle),
     ...(latency === undefined ? {} : { latency }),
   };
-}
-
-if (isEntry(import.meta.url)) {
-  const request = JSON.parse(process.argv[2] ?? '{}') as ProbeRequest;
-  const result = await probe(request);
-  process.stdout.write(`${MARKER}${JSON.stringify(result)}\n`);
 }

@@ -5,7 +5,7 @@
  */
 import { Durations } from '../src/emulator/durations.js';
 import { Peer } from '../src/peer/peer.js';
-import { isFullMesh, nextEvent, until } from '../test/support/wait.js';
+import { isFullMesh, nextEvent, until } from '../src/peer/wait.js';
 
 const n = Number(process.argv[2] ?? 20);
 const CUTS = 30;

@@ -108,6 +108,39 @@ export function toJson(value: unknown, indent = '', prefixLength = 0): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** The spread of a figure over a benchmark's runs. */
+export interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+}
+
+export function spread(samples: readonly number[]): Spread {
+  if (samples.length === 0) throw new Error('no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { min: sorted[0] as number, median, max: sorted[sorted.length - 1] as number };
+}
+
+/** A figure's spread as row fields `<key>Min`, `<key>Median`, `<key>Max`. */
+export function spreadFields(key: string, samples: readonly number[]): Row {
+  const { min, median, max } = spread(samples);
+  return { [`${key}Min`]: min, [`${key}Median`]: median, [`${key}Max`]: max };
+}
+
+/** A table column: a row key, or the spread of one (`median (min-max)` from `spreadFields`). */
+export type Column = string | { readonly header: string; readonly spread: true };
+
+function cell(row: Row, key: string, column: Column): string {
+  if (typeof column === 'string') return fmt(row[key]);
+  const median = row[`${key}Median`];
+  return `${fmt(median)} (${fmt(row[`${key}Min`])}–${fmt(row[`${key}Max`])})`;
+}
+
 export function check(
   target: string,
   measured: number,
@@ -130,14 +163,19 @@ export function fmt(value: number | string | undefined): string {
   return value.toExponential(2);
 }
 
-/** Prints rows as a table, one column per key of `columns` (key -> header). */
+/** Prints rows as a table, one column per key of `columns` (key -> header, or a spread). */
 export function printTable(
   title: string,
-  columns: Record<string, string>,
+  columns: Record<string, Column>,
   rows: readonly Row[],
 ): string {
-  const table = new Table({ head: Object.values(columns), style: { head: [], border: [] } });
-  for (const row of rows) table.push(Object.keys(columns).map((key) => fmt(row[key])));
+  const head = Object.values(columns).map((c) =>
+    typeof c === 'string' ? c : `${c.header}\nmedian (min–max)`,
+  );
+  const table = new Table({ head, style: { head: [], border: [] } });
+  for (const row of rows) {
+    table.push(Object.entries(columns).map(([key, column]) => cell(row, key, column)));
+  }
   const text = `\n${title}\n${table.toString()}`;
   console.log(text);
   return text;

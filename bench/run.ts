@@ -1,5 +1,6 @@
-import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { maxPeersFor, readOpenFileLimit } from '../src/emulator/resources.js';
 import { writeChart } from './chart.js';
@@ -28,8 +29,25 @@ type Name = keyof typeof BENCHMARKS;
 const USAGE = `usage: npm run bench -- [--quick | --smoke] [--out DIR] [--only mesh,latency,idle,hosting]
   --quick   a small version (under a minute)
   --smoke   a still smaller one (CI: checks that every figure is produced, never a timing)
-  --out     where the JSON results and the SVG chart go (default bench/results)
+  --out     where the JSON results and the SVG chart go (default: bench/results for a full run,
+            the committed figures; a new temporary folder for --quick and --smoke)
   --only    run only these benchmarks`;
+
+/** A result an earlier run left in `outDir` (the other panel of the chart), if any. */
+async function earlier(outDir: string, name: string): Promise<BenchResult | undefined> {
+  try {
+    return JSON.parse(await readFile(join(outDir, `${name}.json`), 'utf8')) as BenchResult;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Only a deliberate full run replaces the committed figures; a smaller one (tests, CI) leaves them. */
+async function outDirFor(mode: Mode, out: string | undefined): Promise<string> {
+  if (out !== undefined) return resolve(out);
+  if (mode === 'full') return resolve('bench/results');
+  return mkdtemp(join(tmpdir(), `naive-peer-bench-${mode}-`));
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -52,7 +70,7 @@ async function main(): Promise<void> {
   const limit = readOpenFileLimit();
   const context: BenchContext = {
     mode,
-    outDir: resolve(values.out ?? 'bench/results'),
+    outDir: await outDirFor(mode, values.out),
     threads: availableParallelism(),
     maxPeers: maxPeersFor(limit === null || !Number.isFinite(limit) ? 1_024 : limit),
   };
@@ -74,10 +92,16 @@ async function main(): Promise<void> {
     const file = await writeResult(context.outDir, result);
     printTable(`${title} (${file})`, columns, result.rows);
     printTargets(result.targets);
-  }
-  if (results.has('mesh') || results.has('latency')) {
-    const chart = await writeChart(context.outDir, results.get('mesh'), results.get('latency'));
-    console.log(`\nchart: ${chart}`);
+    // Drawn as soon as either panel's figures exist: a long run stopped later still has it.
+    if (name === 'mesh' || name === 'latency') {
+      const [mesh, latency] = await Promise.all(
+        (['mesh', 'latency'] as const).map(
+          async (n) => results.get(n) ?? (await earlier(context.outDir, n)),
+        ),
+      );
+      const chart = await writeChart(context.outDir, mesh, latency);
+      console.log(`\nchart: ${chart}`);
+    }
   }
   console.log(`done in ${((performance.now() - started) / 1_000).toFixed(0)} s`);
 }

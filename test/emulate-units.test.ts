@@ -58,6 +58,15 @@ function fakeResult(
     allListeningMs: 100,
     mesh: { fromLaunchMs: 300, fromFirstStartMs: 250, fromLastStartMs: 200 },
     links: countLinks(ports, neighbours),
+    sockets: { formed: null, end: null },
+    connections: {
+      opened: 0,
+      attempted: 0,
+      perLink: null,
+      peerListBytes: 0,
+      peerListBytesPerLink: null,
+      links: 0,
+    },
     missingLinks: missingLinks(ports, neighbours),
     messages: { windowMs: 0, sent: 0, expected: 0, received: 0 },
     latencyMs: null,
@@ -323,12 +332,26 @@ describe('render', () => {
       fakeResult(ports, fullMesh(ports), {
         messages: { windowMs: 5_000, sent: 15, expected: 30, received: 29 },
         latencyMs: { count: 29, p50: 0.5, p90: 1.5, p99: 12, max: 40 },
+        sockets: { formed: 5, end: 3 },
+        connections: {
+          opened: 8,
+          attempted: 9,
+          perLink: 8 / 3,
+          peerListBytes: 300,
+          peerListBytesPerLink: 100,
+          links: 3,
+        },
       }),
     );
     assert.match(text, /status +full mesh formed/);
     assert.match(text, /all listening +100 ms after launch/);
     assert.match(text, /250 ms after the first peer started, 200 ms after the last/);
     assert.match(text, /links +3 of 3/);
+    assert.match(text, /sockets +5 when the mesh formed, 3 at the end \(established TCP/);
+    assert.match(
+      text,
+      /connections +8 opened for 3 links \(2\.67 per link, probes included; 9 attempted\), peer lists 100 bytes per link/,
+    );
     assert.match(text, /15 sent, 29 of 30 deliveries received in 5 s/);
     assert.match(text, /p50 0\.50 ms, p90 1\.50 ms, p99 12 ms, max 40 ms over 29 deliveries/);
   });

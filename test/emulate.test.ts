@@ -8,6 +8,7 @@ import { type EmulationProgress, runEmulation } from '../src/emulator/emulate.js
 import { renderMatrix } from '../src/emulator/render.js';
 import { filesNeeded, readOpenFileLimit } from '../src/emulator/resources.js';
 import type { EmulationResult } from '../src/emulator/result.js';
+import { DELIVERY_MS } from './support/gossip-stand-in.js';
 import { WAIT_TIMEOUT_MS } from './support/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -137,6 +138,15 @@ describe('runEmulation', () => {
     assert.ok(mesh.fromLaunchMs >= result.allListeningMs);
     assert.ok(result.peers.every((p) => p.listenedMs !== null && p.listenedMs >= 0));
 
+    // Counted from outside the peers: the kernel's connections, the threads' sockets.
+    assert.ok(result.sockets.formed === null || result.sockets.formed >= 190);
+    assert.ok(result.sockets.end === null || result.sockets.end >= 190);
+    assert.equal(result.connections.links, 190);
+    assert.ok(result.connections.opened >= 190, 'at least one connection per link');
+    assert.ok(result.connections.attempted >= result.connections.opened);
+    assert.equal(result.connections.perLink, result.connections.opened / 190);
+    assert.ok(result.connections.peerListBytes > 0, 'peer lists were counted');
+
     await assertPortsFree(ports(result));
     assert.equal(workerThreads(), threadsBefore, 'every worker thread ended');
   });
@@ -164,6 +174,28 @@ describe('runEmulation', () => {
     assert.ok(result.messages.received <= result.messages.expected);
     assert.equal(result.latencyMs?.count, result.messages.received);
     await assertPortsFree(ports(result));
+  });
+
+  test('counts every delivery of the window, those still in flight when it closes included', async () => {
+    // Stand-ins whose messages take DELIVERY_MS to arrive: at the close, many are on their way.
+    const result = await runEmulation({
+      peers: 6,
+      basePort: 0,
+      threads: 2,
+      durationMs: 2 * DELIVERY_MS,
+      timeoutMs: WAIT_TIMEOUT_MS,
+      host: {
+        filename: fileURLToPath(new URL('./support/gossip-stand-in.ts', import.meta.url)),
+        joins: (all) =>
+          all.map((port) => all.filter((p) => p !== port).map((p) => `127.0.0.1:${p}`)),
+      },
+    });
+    assert.equal(result.status, 'mesh');
+    const { sent, expected, received } = result.messages;
+    assert.ok(sent > 0, 'messages were sent in the window');
+    assert.equal(expected, sent * 5, 'each message counted for every receiver');
+    assert.equal(received, expected, 'every delivery counted, the late ones too');
+    assert.ok((result.latencyMs?.p50 ?? 0) >= DELIVERY_MS);
   });
 
   test('a taken port fails the run, naming the port', async (t: TestContext) => {
@@ -208,6 +240,8 @@ describe('naive-peer emulate', () => {
       'allListeningMs',
       'mesh',
       'links',
+      'sockets',
+      'connections',
       'missingLinks',
       'messages',
       'latencyMs',

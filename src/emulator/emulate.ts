@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { TrafficCounts } from '../metrics/traffic.js';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
@@ -12,11 +13,18 @@ import {
   peerPorts,
   portRangeProblem,
 } from './bootstrap.js';
+import { countSockets, reportAll } from './census.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { type PeerHandle, type PeerOutcome, PeerPool } from './pool.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
-import type { EmulationConfig, EmulationResult, EmulationStatus, PeerReport } from './result.js';
+import type {
+  ConnectionCounts,
+  EmulationConfig,
+  EmulationResult,
+  EmulationStatus,
+  PeerReport,
+} from './result.js';
 
 export interface EmulationOptions {
   /** Peers to run, at least 2. */
@@ -39,6 +47,15 @@ export interface EmulationOptions {
   readonly proveAddresses?: boolean;
   /** The open-file limit to check against; read from the process when not given. */
   readonly openFileLimit?: number | null;
+  /**
+   * The module hosting each peer (PeerPool's `filename`; default a Peer) and where each joins
+   * through once all listen (default `chainBootstrap`): benchmarks run a stand-in that only opens
+   * the sockets of a mesh, to measure its floor with this same run, window and mesh check.
+   */
+  readonly host?: {
+    readonly filename: string;
+    readonly joins: (ports: readonly number[]) => ReadonlyArray<readonly string[]>;
+  };
   /**
    * Once the mesh formed, keep running (and measuring messages) until the signal aborts, instead
    * of for `durationMs`; that abort then ends the run as `mesh`. For the live view (`--ui`).
@@ -92,7 +109,10 @@ export const DEFAULTS = {
   timeoutMs: 30_000,
 } as const;
 
-/** After --duration, how long to wait for the last messages of the window to arrive. */
+/**
+ * After --duration, how long to wait for the last messages of the window to arrive (they were
+ * all sent by then: on loopback a delivery takes milliseconds even at 100 peers).
+ */
 const DRAIN_MS = 2_000;
 
 type WaitOutcome = 'done' | 'timeout' | 'aborted';
@@ -262,6 +282,7 @@ export async function runEmulation(
   const pool = new PeerPool({
     threads,
     peersPerThread: Math.ceil(n / threads),
+    ...(options.host === undefined ? {} : { filename: options.host.filename }),
     meterBytes: options.observeBytes !== undefined,
   });
   enter('starting');
@@ -291,6 +312,10 @@ export async function runEmulation(
 
   let windowStart: number | undefined;
   let windowEnd: number | undefined;
+  let socketsFormed: number | null = null;
+  let socketsEnd: number | null = null;
+  /** The threads' counts, taken once the mesh formed (at the end when it did not). */
+  let traffic: { counts: TrafficCounts; links: number } | undefined;
   options.onLaunch?.({
     addresses,
     snapshot: () => snapshot(failed() ? 'failed' : meshAt === undefined ? 'interrupted' : 'mesh'),
@@ -318,10 +343,16 @@ export async function runEmulation(
   let outcome = await waitFor(() => accounted >= n, deadline);
   if (outcome === 'done' && !failed()) {
     enter('forming');
-    chainBootstrap(ports).forEach((address, i) => {
-      if (address !== undefined) handles[i]?.send({ type: 'join', address });
+    const joins =
+      options.host?.joins(ports) ?? chainBootstrap(ports).map((a) => (a === undefined ? [] : [a]));
+    joins.forEach((addresses, i) => {
+      for (const address of addresses) handles[i]?.send({ type: 'join', address });
     });
     outcome = await waitFor(() => mesh.complete || failed(), deadline);
+  }
+  if (outcome === 'done' && mesh.complete) {
+    socketsFormed = countSockets(basePort, basePort + n - 1);
+    traffic = { counts: await reportAll(handles), links: mesh.mutualLinks };
   }
   const holding = options.hold === true && config.durationMs === 0;
   if (outcome === 'done' && !failed() && (config.durationMs > 0 || holding)) {
@@ -337,7 +368,11 @@ export async function runEmulation(
     // Held until Ctrl-C: that is how such a run ends, not an interruption.
     if (holding && outcome === 'aborted') outcome = 'done';
     else if (outcome === 'timeout') {
-      // The duration is over: let the window's last messages arrive.
+      // The duration is over: stop sending, then drain. Every peer's report comes after the
+      // events it emitted before it (and after its pause), so once all are in, every message of
+      // the window is known and no more are coming: then wait for their deliveries.
+      for (const handle of handles) handle.send({ type: 'pause-gossip' });
+      await reportAll(handles);
       outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
       if (outcome === 'timeout') outcome = 'done';
     }
@@ -353,6 +388,9 @@ export async function runEmulation(
     windowEnd = now();
     log.close(windowEnd);
   }
+  socketsEnd = countSockets(basePort, basePort + n - 1);
+  if (traffic === undefined)
+    traffic = { counts: await reportAll(handles), links: mesh.mutualLinks };
   enter('stopping');
   await pool.destroy();
 
@@ -391,6 +429,8 @@ export async function runEmulation(
               fromLastStartMs: meshAt - lastListen,
             },
       links: countLinks(ports, neighbours),
+      sockets: { formed: socketsFormed, end: socketsEnd },
+      connections: connectionCounts(traffic),
       missingLinks: missingLinks(ports, neighbours),
       messages: {
         windowMs: windowStart === undefined ? 0 : (windowEnd ?? now()) - windowStart,
@@ -403,4 +443,20 @@ export async function runEmulation(
       failures: errors.filter((e) => e !== undefined),
     };
   }
+}
+
+/** Zeros (and no link) until counted: a live snapshot taken while the mesh forms. */
+function connectionCounts(
+  counted: { counts: TrafficCounts; links: number } | undefined,
+): ConnectionCounts {
+  const traffic = counted?.counts ?? { accepted: 0, dialed: 0, peerListBytes: 0 };
+  const links = counted?.links ?? 0;
+  return {
+    opened: traffic.accepted,
+    attempted: traffic.dialed,
+    perLink: links === 0 ? null : traffic.accepted / links,
+    peerListBytes: traffic.peerListBytes,
+    peerListBytesPerLink: links === 0 ? null : traffic.peerListBytes / links,
+    links,
+  };
 }

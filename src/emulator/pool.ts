@@ -24,15 +24,28 @@ export type PeerOutcome = HostResult | { readonly outcome: 'crashed'; readonly m
 export interface PeerHandle {
   /** Sends a command to the peer; ignored once it has ended. */
   send(command: HostCommand): void;
+  /**
+   * Asks for the peer's `report`: resolves once every event the peer emitted before it has been
+   * delivered (a barrier), with its thread's socket counts; null once the peer has ended.
+   */
+  report(): Promise<PeerReportMessage | null>;
   /** Settles once the peer has ended and every event it sent has been delivered. Never rejects. */
   readonly done: Promise<PeerOutcome>;
 }
+
+export type PeerReportMessage = Extract<HostMessage, { type: 'report' }>;
 
 export interface PoolOptions {
   /** Worker threads, all started up front and kept until `destroy()`. */
   readonly threads: number;
   /** Peers one thread hosts at once; threads * this must cover every peer. */
   readonly peersPerThread: number;
+  /**
+   * The module each task runs (default WORKER_FILE, a Peer). It must honour the same contract
+   * (`HostedPeerTask`, `HostCommand`, `HostMessage`): benchmarks run a stand-in that only opens
+   * the sockets, to measure what a mesh costs at the least.
+   */
+  readonly filename?: string;
   /** Have every peer report the bytes its sockets move (to `spawn`'s `onBytes`). */
   readonly meterBytes?: boolean;
 }
@@ -48,10 +61,10 @@ export class PeerPool {
   readonly #handles = new Set<PeerHandle>();
   readonly #meterBytes: boolean;
 
-  constructor({ threads, peersPerThread, meterBytes }: PoolOptions) {
+  constructor({ threads, peersPerThread, filename, meterBytes }: PoolOptions) {
     this.#meterBytes = meterBytes === true;
     this.#pool = new Piscina<HostedPeerTask, HostResult>({
-      filename: WORKER_FILE,
+      filename: filename ?? WORKER_FILE,
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: peersPerThread,
@@ -70,10 +83,13 @@ export class PeerPool {
   ): PeerHandle {
     const { port1, port2 } = new MessageChannel();
     let ended = false;
+    /** Callers of `report()` waiting, in the order they asked (the port keeps that order). */
+    const reports: Array<(message: PeerReportMessage | null) => void> = [];
     const portClosed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
     port1.on('message', (message: HostMessage) => {
       if (message.type === 'event') onEvent(message.event);
-      else onBytes?.(message.bytesIn, message.bytesOut);
+      else if (message.type === 'bytes') onBytes?.(message.bytesIn, message.bytesOut);
+      else reports.shift()?.(message);
     });
     const task: HostedPeerTask = { options, port: port2, meterBytes: this.#meterBytes };
     const settled: Promise<PeerOutcome> = this.#pool
@@ -92,6 +108,7 @@ export class PeerPool {
       ]);
       clearTimeout(grace);
       ended = true;
+      for (const waiting of reports.splice(0)) waiting(null);
       port1.close();
       this.#handles.delete(handle);
       return outcome;
@@ -99,6 +116,13 @@ export class PeerPool {
     const handle: PeerHandle = {
       send(command) {
         if (!ended) port1.postMessage(command);
+      },
+      report() {
+        if (ended) return Promise.resolve(null);
+        return new Promise((resolve) => {
+          reports.push(resolve);
+          port1.postMessage({ type: 'report' } satisfies HostCommand);
+        });
       },
       done,
     };

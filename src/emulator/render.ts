@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { EmulationProgress } from './emulate.js';
-import type { EmulationResult, PeerReport } from './result.js';
+import type { ConnectionCounts, EmulationResult, PeerReport, SocketCounts } from './result.js';
 
 /**
  * What a person sees of a run: pure functions from the collected data to text, no I/O, no clock.
@@ -140,6 +140,26 @@ function statusLine(result: EmulationResult): string {
   }
 }
 
+/** The kernel's count of connections, when the mesh formed and at the end. */
+export function socketsText(sockets: SocketCounts): string {
+  const parts = [];
+  if (sockets.formed !== null) parts.push(`${sockets.formed} when the mesh formed`);
+  if (sockets.end !== null) parts.push(`${sockets.end} at the end`);
+  if (parts.length === 0) return 'not counted (no /proc/net/tcp)';
+  return `${parts.join(', ')} (established TCP connections on the peers' ports)`;
+}
+
+/** Connections opened and peer-list bytes, per link formed. */
+export function connectionsText(c: ConnectionCounts): string {
+  if (c.perLink === null || c.peerListBytesPerLink === null) {
+    return `${c.opened} opened, no link formed`;
+  }
+  return (
+    `${c.opened} opened for ${c.links} links (${c.perLink.toFixed(2)} per link, probes included; ` +
+    `${c.attempted} attempted), peer lists ${Math.round(c.peerListBytesPerLink)} bytes per link`
+  );
+}
+
 /** The figures of a run, one per line. */
 export function renderSummary(result: EmulationResult): string {
   const { config, links, messages, latencyMs, mesh } = result;
@@ -167,6 +187,8 @@ export function renderSummary(result: EmulationResult): string {
       'links',
       `${links.formed} of ${links.expected}${links.oneSided > 0 ? `, ${links.oneSided} one-sided` : ''}`,
     ],
+    ['sockets', socketsText(result.sockets)],
+    ['connections', connectionsText(result.connections)],
     [
       'messages',
       messages.windowMs === 0

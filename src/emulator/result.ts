@@ -52,6 +52,37 @@ export interface LinkCounts {
   readonly oneSided: number;
 }
 
+/**
+ * Established TCP connections accepted on the peers' ports, from the kernel's table (what `ss`
+ * counts: one per connection, whoever dialed), beside the links the peers report. Null where it
+ * was not counted (the mesh never formed) or cannot be (no /proc/net/tcp).
+ */
+export interface SocketCounts {
+  /** Right after the full mesh formed (duplicates and probes may still be closing). */
+  readonly formed: number | null;
+  /** When stopping began. */
+  readonly end: number | null;
+}
+
+/**
+ * What forming the mesh cost in connections and peer lists, up to the full mesh (up to the end
+ * when it did not form), counted by each worker thread's `net` diagnostics channels.
+ */
+export interface ConnectionCounts {
+  /** TCP connections opened (each accepted by a peer): dials, losing duplicates, proof probes. */
+  readonly opened: number;
+  /** Connection attempts, refused ones included. */
+  readonly attempted: number;
+  /** `opened` per link formed; null when no link formed. */
+  readonly perLink: number | null;
+  /** Bytes of `known_peers` frames (headers included) received by the peers. */
+  readonly peerListBytes: number;
+  /** `peerListBytes` per link formed; null when no link formed. */
+  readonly peerListBytesPerLink: number | null;
+  /** Links formed when counted. */
+  readonly links: number;
+}
+
 export interface MessageCounts {
   /** How long messages were measured (--duration, as run). */
   readonly windowMs: number;
@@ -74,6 +105,8 @@ export interface EmulationResult {
   /** Null unless the full mesh formed. */
   readonly mesh: MeshTimes | null;
   readonly links: LinkCounts;
+  readonly sockets: SocketCounts;
+  readonly connections: ConnectionCounts;
   /** Port pairs [lower, higher] without a link both sides report, ascending. */
   readonly missingLinks: ReadonlyArray<readonly [number, number]>;
   readonly messages: MessageCounts;

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { TrafficCounts } from '../metrics/traffic.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
 
@@ -24,12 +25,26 @@ export interface HostedPeerTask {
 export type HostCommand =
   | { readonly type: 'stop' }
   | { readonly type: 'join'; readonly address: string }
-  | { readonly type: 'break-link'; readonly peer: string };
+  | { readonly type: 'break-link'; readonly peer: string }
+  /** Stop gossiping (the end of a measured window: stop sending, then drain). */
+  | { readonly type: 'pause-gossip' }
+  /** Answer with a `report`: the thread's socket counts, and a barrier (see HostMessage). */
+  | { readonly type: 'report' };
 
-/** What a hosted peer tells its host over the port. */
+/**
+ * What a hosted peer tells its host over the port. A `report` is posted after every event the
+ * peer emitted before the command arrived (one port keeps its order): once the host has it, it has
+ * all of them. `bytes` come unasked, about once a second, when the task meters its peer's bytes.
+ */
 export type HostMessage =
   | { readonly type: 'event'; readonly event: PeerEvent }
-  | { readonly type: 'bytes'; readonly bytesIn: number; readonly bytesOut: number };
+  | { readonly type: 'bytes'; readonly bytesIn: number; readonly bytesOut: number }
+  | {
+      readonly type: 'report';
+      /** Peers sharing a thread report the same counts: the host adds them up once per thread. */
+      readonly threadId: number;
+      readonly traffic: TrafficCounts;
+    };
 
 /** How a hosted peer's task ends. */
 export type HostResult =

@@ -1,6 +1,8 @@
 import { meterPeer } from '../metrics/thread-bytes.js';
+import { countTraffic } from '../metrics/traffic.js';
 import { ListenError, Peer } from '../peer/peer.js';
-import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './messages.js';
+import { serveCommands } from './commands.js';
+import type { HostedPeerTask, HostMessage, HostResult } from './messages.js';
 
 /**
  * The worker-thread adapter: a piscina task that runs one Peer. It forwards every peer event over
@@ -12,6 +14,7 @@ export default async function hostPeer({
   port,
   meterBytes,
 }: HostedPeerTask): Promise<HostResult> {
+  countTraffic();
   const peer = new Peer(options);
   const post = (message: HostMessage): void => port.postMessage(message);
   const metered = meterBytes
@@ -20,26 +23,14 @@ export default async function hostPeer({
   const as = <T>(fn: () => T): T => (metered === undefined ? fn() : metered.run(fn));
   peer.events.subscribe((event) => post({ type: 'event', event }));
 
-  let requestStop: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => {
-    requestStop = resolve;
+  const stopRequested = serveCommands(port, {
+    // Sockets a command opens belong to this peer's byte meter too.
+    join: (address) => as(() => peer.join(address)),
+    breakLink: (address) => {
+      as(() => peer.breakLink(address));
+    },
+    pauseGossip: () => peer.pauseGossip(),
   });
-  port.on('message', (command: HostCommand) => as(() => obey(command)));
-  const obey = (command: HostCommand): void => {
-    switch (command.type) {
-      case 'stop':
-        requestStop();
-        return;
-      case 'join':
-        peer.join(command.address);
-        return;
-      case 'break-link':
-        peer.breakLink(command.peer);
-        return;
-    }
-  };
-  // The host went away without a word: stop rather than run forever.
-  port.once('close', () => requestStop());
 
   try {
     await as(() => peer.start());

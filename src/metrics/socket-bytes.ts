@@ -1,5 +1,5 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
+import { watchSockets } from './traffic.js';
 
 /** Bytes moved since the last `take()`, by owner. */
 export type ByteDeltas = Map<string, { bytesIn: number; bytesOut: number }>;
@@ -11,19 +11,18 @@ interface Tracked {
 }
 
 /**
- * Counts the bytes of every TCP socket this thread opens or accepts, without the code that owns
- * the sockets knowing: Node publishes each new socket on the `net.client.socket` and
- * `net.server.socket` diagnostics channels, and a socket keeps its `bytesRead` / `bytesWritten`
- * after it closes. `owner` names the peer a new socket belongs to (undefined: not counted, e.g.
+ * Counts the bytes of every TCP socket this thread opens or accepts, by owner, without the code
+ * that owns the sockets knowing: the sockets come from the thread's one tap on Node's `net`
+ * diagnostics channels (`watchSockets`, which also feeds the thread's traffic counts), and a
+ * socket keeps its `bytesRead` / `bytesWritten` after it closes. `owner` names the peer a new socket belongs to (undefined: not counted, e.g.
  * the metrics server's own connections); it is asked once, when the socket appears.
  */
 export class SocketBytes {
   readonly #owner: (socket: Socket) => string | undefined;
   readonly #live = new Map<Socket, Tracked>();
   readonly #pending: ByteDeltas = new Map();
-  readonly #onSocket = (message: unknown): void => {
-    const socket = (message as { socket?: Socket }).socket;
-    if (socket === undefined) return;
+  readonly #unwatch: () => void;
+  readonly #onSocket = (socket: Socket): void => {
     const owner = this.#owner(socket);
     if (owner === undefined) return;
     this.#live.set(socket, { owner, readIn: 0, readOut: 0 });
@@ -36,8 +35,7 @@ export class SocketBytes {
 
   constructor(owner: (socket: Socket) => string | undefined) {
     this.#owner = owner;
-    subscribe('net.client.socket', this.#onSocket);
-    subscribe('net.server.socket', this.#onSocket);
+    this.#unwatch = watchSockets(this.#onSocket);
   }
 
   /** Bytes moved since the last call, by owner (live sockets included). */
@@ -49,8 +47,7 @@ export class SocketBytes {
   }
 
   stop(): void {
-    unsubscribe('net.client.socket', this.#onSocket);
-    unsubscribe('net.server.socket', this.#onSocket);
+    this.#unwatch();
     this.#live.clear();
   }
 

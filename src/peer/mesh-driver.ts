@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { CoreOutput, TimerKey } from '../core/machine.js';
-import { type MeshEvent, MeshExchange } from '../core/mesh-exchange.js';
+import { GOSSIP_TIMER, type MeshEvent, MeshExchange } from '../core/mesh-exchange.js';
 import type { PeerTable } from '../core/peer-table.js';
 import { type Reason, reason } from '../core/reasons.js';
 import { createRng } from '../core/rng.js';
@@ -50,6 +50,12 @@ export class MeshDriver {
   stop(): void {
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+  }
+
+  /** Cancels the periodic gossip (see `Peer.pauseGossip`); everything else goes on. */
+  pauseGossip(): void {
+    clearTimeout(this.#timers.get(GOSSIP_TIMER));
+    this.#timers.delete(GOSSIP_TIMER);
   }
 
   broadcast(text: string): void {

@@ -183,6 +183,14 @@ export class Peer {
     this.#ctx.mesh.broadcast(text);
   }
 
+  /**
+   * Stops the periodic gossip for good (links, peer lists and replies go on): a measured window
+   * can end with nothing more sent, then count the deliveries of what was.
+   */
+  pauseGossip(): void {
+    this.#ctx.mesh.pauseGossip();
+  }
+
   /** Joins the network through `address`, as `--connect` does at start (retried until it answers). */
   join(address: string): void {
     this.#ctx.outbound.learn(address, true);

@@ -1,0 +1,45 @@
+import { type MessagePort, threadId } from 'node:worker_threads';
+import { trafficCounts } from '../metrics/traffic.js';
+import type { HostCommand, HostMessage } from './messages.js';
+
+/** What a hosted task does with the commands that concern it. */
+export interface CommandHandlers {
+  join(address: string): void;
+  breakLink(peer: string): void;
+  /** Stop sending gossip; a task that sends none periodically leaves it out. */
+  pauseGossip?(): void;
+}
+
+/**
+ * Serves the commands arriving on a hosted task's port: `join`, `break-link` and `pause-gossip`
+ * go to `on`, `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
+ * the host went away without a word (stop rather than run forever).
+ */
+export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<void> {
+  return new Promise((resolve) => {
+    port.on('message', (command: HostCommand) => {
+      switch (command.type) {
+        case 'stop':
+          resolve();
+          return;
+        case 'join':
+          on.join(command.address);
+          return;
+        case 'break-link':
+          on.breakLink(command.peer);
+          return;
+        case 'pause-gossip':
+          on.pauseGossip?.();
+          return;
+        case 'report':
+          port.postMessage({
+            type: 'report',
+            threadId,
+            traffic: trafficCounts(),
+          } satisfies HostMessage);
+          return;
+      }
+    });
+    port.once('close', () => resolve());
+  });
+}

@@ -1,0 +1,70 @@
+import type { PeerEvent, PeerEventOf, PeerEventType } from './events.js';
+import type { Peer } from './peer.js';
+
+/**
+ * Waiting on in-process peers' events, for the tests and the benchmarks that run Peers directly
+ * (the emulator waits on events from its threads instead). Never on a timer: every wait re-checks
+ * on the peers' own events and is bounded.
+ */
+
+/** Default bound for every wait: generous, since a loaded CI machine is slow. */
+export const WAIT_TIMEOUT_MS = 15_000;
+
+/**
+ * Resolves once `check()` is true, re-checking after every event of the given peers (never on a
+ * timer); rejects with `what` after `timeoutMs`.
+ */
+export function until(
+  peers: readonly Peer[],
+  check: () => boolean,
+  what: string,
+  timeoutMs = WAIT_TIMEOUT_MS,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (check()) return resolve();
+    const unsubscribe: Array<() => void> = [];
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      for (const u of unsubscribe) u();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(
+      () => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+    for (const peer of peers) unsubscribe.push(peer.events.subscribe(() => check() && done()));
+  });
+}
+
+/** The next event of `type` from `peer` that matches `filter`. */
+export function nextEvent<T extends PeerEventType>(
+  peer: Peer,
+  type: T,
+  filter: (event: PeerEventOf<T>) => boolean = () => true,
+  timeoutMs = WAIT_TIMEOUT_MS,
+): Promise<PeerEventOf<T>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for a '${type}' event`));
+    }, timeoutMs);
+    const unsubscribe = peer.events.subscribe((event: PeerEvent) => {
+      if (event.type === type && filter(event as PeerEventOf<T>)) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(event as PeerEventOf<T>);
+      }
+    });
+  });
+}
+
+/** True when every peer's view is exactly every other peer. */
+export function isFullMesh(peers: readonly Peer[]): boolean {
+  return peers.every((p) => {
+    const view = p.peers;
+    return (
+      view.length === peers.length - 1 && peers.every((q) => q === p || view.includes(q.advertised))
+    );
+  });
+}
