@@ -13,6 +13,7 @@
  */
 
 import type { MembershipMessage, NeighborPriority } from '../protocol/overlay-messages.js';
+import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import { Budget } from './budget.js';
 import type { CoreEnv, NodeRef } from './machine.js';
 import type { OverlayOptions } from './overlay-options.js';
@@ -24,6 +25,8 @@ import { SHUFFLE_TIMER, Shuffle, wireRef } from './shuffle.js';
 const LONELY_TIMER = 'hv:lonely';
 const NEIGHBOR_TIMER = 'hv:nb:';
 const IDLE_TIMER = 'hv:idle:';
+/** Ends the wait after a refused neighbor request (see `refillBackoffMs`). */
+const REFILL_TIMER = 'hv:refill';
 
 type AddResult = 'new' | 'present' | 'refused';
 
@@ -39,6 +42,15 @@ export class HyParView {
   #contact: NodeRef | undefined;
   #started = false;
   #lonelyArmed = false;
+  /** Lonely-timer rounds since the view last had `lonelyBelow` neighbors (its backoff step). */
+  #lonelyTries = 0;
+  /** Refusals since a request of ours was last accepted (the refill backoff step). */
+  #refusals = 0;
+  #refillWaiting = false;
+  /** Contacts and former neighbors, newest last: whom to rejoin through if the passive view is empty. */
+  #known: NodeRef[] = [];
+  readonly #refillPolicy: BackoffPolicy;
+  readonly #lonelyPolicy: BackoffPolicy;
 
   constructor(
     private readonly self: NodeRef,
@@ -46,6 +58,16 @@ export class HyParView {
     private readonly options: OverlayOptions,
   ) {
     this.#dials = new Budget(options.dialBurst, options.dialRefillMs, env.now());
+    this.#refillPolicy = {
+      baseMs: options.refillBackoffMs,
+      maxMs: options.refillBackoffMaxMs,
+      maxAttempts: Infinity,
+    };
+    this.#lonelyPolicy = {
+      baseMs: options.joinRetryMs,
+      maxMs: Math.max(options.joinRetryMs, options.lonelyRetryMaxMs),
+      maxAttempts: Infinity,
+    };
     this.#passive = new PassiveView(options.passiveViewSize, env.rng);
     this.#shuffle = new Shuffle({
       self,
@@ -58,7 +80,7 @@ export class HyParView {
       randomActive: (except) => this.#randomActive(except),
       reach: (ref) => this.#reach(ref),
       learn: (ref, evictFirst) => this.#addPassive(ref, false, evictFirst),
-      refill: (out) => this.#refill(out),
+      refill: (out, force) => this.#refill(out, undefined, force),
     });
   }
 
@@ -97,8 +119,10 @@ export class HyParView {
     out.push({ kind: 'cancel-timer', key: IDLE_TIMER + id });
     if (this.#endRequest(id, out) && !this.#active.has(id)) this.#passive.delete(id);
     // A link that closed without a `hv_disconnect` is a failure: forget the peer (paper, p. 7).
-    if (this.#active.has(id)) this.#removeActive(id, 'link closed', false, out);
-    this.#refill(out, id);
+    const lost = this.#active.has(id);
+    if (lost) this.#removeActive(id, 'link closed', false, out);
+    // A lost neighbor is replaced at once, backoff or not: this is how the overlay heals.
+    this.#refill(out, id, lost);
   }
 
   dialFailed(address: string, out: Out): void {
@@ -106,11 +130,13 @@ export class HyParView {
       if (request.ref.address === address) this.#endRequest(id, out);
     }
     this.#passive.deleteAddress(address);
+    this.#known = this.#known.filter((ref) => ref.address !== address);
     this.#refill(out);
   }
 
   join(via: NodeRef, out: Out): void {
     this.#contact = via;
+    this.#remember(via);
     send(out, via, { type: 'hv_join' });
     this.#armLonely(out);
   }
@@ -157,7 +183,10 @@ export class HyParView {
   timer(key: string, out: Out): boolean {
     if (key === SHUFFLE_TIMER) this.#shuffle.onTimer(out);
     else if (key === LONELY_TIMER) this.#onLonelyTimer(out);
-    else if (key.startsWith(NEIGHBOR_TIMER)) {
+    else if (key === REFILL_TIMER) {
+      this.#refillWaiting = false;
+      this.#refill(out, undefined, true);
+    } else if (key.startsWith(NEIGHBOR_TIMER)) {
       const id = key.slice(NEIGHBOR_TIMER.length);
       // An unanswered request: the candidate is taken as failed (paper, p. 7).
       if (this.#endRequest(id, out) && !this.#active.has(id)) this.#passive.delete(id);
@@ -215,18 +244,50 @@ export class HyParView {
 
   #onLonelyTimer(out: Out): void {
     this.#lonelyArmed = false;
-    if (this.#active.size >= this.options.lonelyBelow) return;
-    if (this.#active.size === 0 && this.#contact !== undefined) {
-      send(out, this.#contact, { type: 'hv_join' });
+    if (this.#active.size >= this.options.lonelyBelow) {
+      this.#lonelyTries = 0;
+      return;
     }
-    this.#refill(out);
+    // Alone: join again, through the contact first, then through anyone we were linked to (the
+    // contact may be dead, and a partition may have left only former neighbors reachable).
+    // Tries alternate, the contact on the first (`#armLonely` counted it already).
+    if (this.#active.size === 0 || this.#passive.size === 0) {
+      this.#rejoin(this.#lonelyTries % 2 === 1, out);
+    }
+    this.#refill(out, undefined, true);
     this.#armLonely(out);
+  }
+
+  /** Sends `hv_join` to the contact (`contactFirst`) or to a random remembered peer. */
+  #rejoin(contactFirst: boolean, out: Out): boolean {
+    const choices = this.#known.filter((ref) => !this.#active.has(ref.id) && !this.#isSelf(ref));
+    // A contact whose dial failed left `#known`: it is not asked again.
+    const contact = this.#known.find((ref) => ref.id === this.#contact?.id);
+    const via =
+      contactFirst && contact !== undefined
+        ? contact
+        : choices.length > 0
+          ? this.env.rng.pick(choices)
+          : contact;
+    if (via === undefined || this.#active.has(via.id)) return false;
+    const target = this.#reach(via);
+    if (target === undefined) return false;
+    send(out, target, { type: 'hv_join' });
+    return true;
+  }
+
+  #remember(ref: NodeRef): void {
+    if (this.options.rejoinMemory === 0 || this.#isSelf(ref)) return;
+    this.#known = this.#known.filter((known) => known.id !== ref.id);
+    this.#known.push(ref);
+    if (this.#known.length > this.options.rejoinMemory) this.#known.shift();
   }
 
   #armLonely(out: Out): void {
     if (this.#lonelyArmed) return;
     this.#lonelyArmed = true;
-    setTimer(out, LONELY_TIMER, this.options.joinRetryMs);
+    const delay = backoffDelay(this.#lonelyPolicy, this.#lonelyTries++, () => this.env.rng.next());
+    setTimer(out, LONELY_TIMER, Math.max(1, delay));
   }
 
   // ---- neighbor requests -----------------------------------------------------------------------
@@ -245,6 +306,7 @@ export class HyParView {
   #onAccept(from: NodeRef, out: Out): void {
     const request = this.#pending.get(from.id);
     this.#endRequest(from.id, out);
+    if (request !== undefined) this.#refusals = 0;
     if (this.#active.has(from.id)) return;
     // Our own high request, or the answer to our join, may evict; anything else needs room.
     const evict =
@@ -257,14 +319,27 @@ export class HyParView {
   }
 
   #onDisconnect(from: NodeRef, alive: boolean, out: Out): void {
-    this.#endRequest(from.id, out);
-    if (this.#active.has(from.id)) this.#removeActive(from.id, 'disconnect received', alive, out);
+    const refused = this.#endRequest(from.id, out) && !this.#active.has(from.id);
+    const lost = this.#active.has(from.id);
+    if (lost) this.#removeActive(from.id, 'disconnect received', alive, out);
     else if (alive) this.#addPassive(from, true);
     else this.#passive.delete(from.id);
     // The receiver of a disconnect closes the link, so a link is closed once, after both sides
     // dropped it from their views.
     out.push({ kind: 'disconnect', peer: from.id, reason: 'dropped from the overlay' });
-    this.#refill(out, from.id);
+    if (refused && this.#active.size >= this.options.lonelyBelow) this.#backOff(out);
+    else this.#refill(out, from.id, lost);
+  }
+
+  /**
+   * A candidate refused us (its view is full): wait before asking the next one, longer after each
+   * refusal, instead of walking the passive view at once (see `refillBackoffMs`).
+   */
+  #backOff(out: Out): void {
+    if (this.#refillWaiting) return;
+    this.#refillWaiting = true;
+    const delay = backoffDelay(this.#refillPolicy, this.#refusals++, () => this.env.rng.next());
+    setTimer(out, REFILL_TIMER, Math.max(1, delay));
   }
 
   /** Sends a neighbor request; false when the pending cap or the dial budget says no. */
@@ -286,8 +361,13 @@ export class HyParView {
     return true;
   }
 
-  /** Asks passive candidates to fill the free slots of the active view. */
-  #refill(out: Out, skip?: string): void {
+  /**
+   * Asks passive candidates to fill the free slots of the active view. While waiting after a
+   * refusal only `force` (a lost neighbor, the timers) or a view short of `lonelyBelow` asks.
+   */
+  #refill(out: Out, skip?: string, force = false): void {
+    const lonely = this.#active.size < this.options.lonelyBelow;
+    if (this.#refillWaiting && !force && !lonely) return;
     let room = this.options.activeViewSize - this.#active.size;
     for (const id of this.#pending.keys()) if (!this.#active.has(id)) room--;
     const tried = new Set<string>(skip === undefined ? [] : [skip]);
@@ -303,7 +383,7 @@ export class HyParView {
       if (!this.#requestNeighbor(ref, priority, out)) break;
       room--;
     }
-    if (this.#active.size < this.options.lonelyBelow) this.#armLonely(out);
+    if (lonely) this.#armLonely(out);
   }
 
   // ---- views -----------------------------------------------------------------------------------
@@ -333,6 +413,7 @@ export class HyParView {
     this.#active.delete(id);
     out.push({ kind: 'event', event: { type: 'neighbor-down', peer: ref, reason } });
     if (keepPassive) this.#addPassive(ref, true);
+    this.#remember(ref);
     this.#watchIdle(id, out);
   }
 

@@ -27,7 +27,8 @@ export interface ShuffleHost {
   reach(ref: NodeRef): NodeRef | undefined;
   /** Keeps a heard-of ref as a passive candidate. */
   learn(ref: NodeRef, evictFirst?: ReadonlySet<string>): void;
-  refill(out: Out): void;
+  /** Fills free active slots; `force` asks even while backing off after a refusal. */
+  refill(out: Out, force?: boolean): void;
 }
 
 export const wireRef = ({ id, address }: NodeRef): WireNodeRef => ({ id, address });
@@ -47,7 +48,8 @@ export class Shuffle {
   onTimer(out: Out): void {
     const { host } = this;
     this.schedule(out);
-    host.refill(out);
+    // The periodic refill, backoff or not: a refused peer waits at most a shuffle period.
+    host.refill(out, true);
     const target = host.randomActive([]);
     if (target === undefined) return;
     const nodes = [
