@@ -8,10 +8,18 @@ import {
 } from '../emulator/emulate.js';
 import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
+import {
+  addOverlayOptions,
+  type OverlayFlags,
+  overlaySettingsOf,
+  rateOption,
+} from './overlay-options.js';
 import { integerOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The `emulate` options, as commander parses them. */
-interface EmulateCommandOptions {
+interface EmulateCommandOptions extends OverlayFlags {
+  readonly rate?: number;
+  readonly seed: number;
   readonly peers: number;
   readonly basePort: number;
   readonly threads: number;
@@ -137,10 +145,23 @@ export function registerEmulate(program: Command): void {
       'Show the full connectivity matrix even above 40 peers (the default shows a compact view)',
     )
     .option(
+      '--rate <R>',
+      'Messages a second across the whole network, each from a random peer (instead of --period)',
+      (text) => rateOption(text),
+    )
+    .option(
+      '--seed <SEED>',
+      'Seed of the random choices (senders, overlay cores)',
+      (text) => integerOption(text, 0, 4_294_967_295),
+      1,
+    )
+    .option(
       '--no-proof',
       "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
     );
+  addOverlayOptions(command);
   command.action(async (options: EmulateCommandOptions) => {
+    const overlay = overlaySettingsOf(options);
     const controller = new AbortController();
     const onSigint = (): void => {
       process.stderr.write('\nstopping every peer (Ctrl-C again to quit at once)\n');
@@ -160,6 +181,9 @@ export function registerEmulate(program: Command): void {
           durationMs: options.duration * 1_000,
           timeoutMs: options.timeout * 1_000,
           proveAddresses: options.proof,
+          seed: options.seed,
+          ...(options.rate === undefined ? {} : { rate: options.rate }),
+          ...(overlay === undefined ? {} : { overlay }),
           signal: controller.signal,
         },
         progress?.update,

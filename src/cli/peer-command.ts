@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { runPeerProcess } from '../host/peer-process.js';
 import { now } from '../peer/clock.js';
 import { formatHostPort, type HostPort } from '../protocol/address.js';
+import { addOverlayOptions, type OverlayFlags, overlaySettingsOf } from './overlay-options.js';
 import { hostOption, hostPortOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The root command's options, as commander parses them. */
-interface PeerCommandOptions {
+interface PeerCommandOptions extends OverlayFlags {
   readonly period: number;
   readonly address: string;
   readonly port: number;
@@ -19,7 +20,7 @@ interface PeerCommandOptions {
  * help texts) and the action that runs one peer until SIGINT or SIGTERM.
  */
 export function registerPeer(program: Command): void {
-  program
+  const command = program
     .description('Provides a peer exchange that imples a naive messaging functionality')
     .option('-P, --period <PERIOD>', 'Messaging period', (text) => secondsOption(text), 2)
     .option(
@@ -43,19 +44,21 @@ export function registerPeer(program: Command): void {
       (text) => hostOption(text),
       '0.0.0.0',
     )
-    .option('--json', 'Also print every event as a JSON line on standard output')
-    .action(async (options: PeerCommandOptions) => {
-      const startedAt = now();
-      process.exitCode = await runPeerProcess({
-        startedAt,
-        json: options.json === true,
-        peer: {
-          port: options.port,
-          bindHost: options.bind,
-          advertisedHost: options.address,
-          periodMs: options.period * 1000,
-          ...(options.connect === undefined ? {} : { connect: formatHostPort(options.connect) }),
-        },
-      });
+    .option('--json', 'Also print every event as a JSON line on standard output');
+  addOverlayOptions(command).action(async (options: PeerCommandOptions) => {
+    const startedAt = now();
+    const overlay = overlaySettingsOf(options);
+    process.exitCode = await runPeerProcess({
+      startedAt,
+      json: options.json === true,
+      peer: {
+        port: options.port,
+        bindHost: options.bind,
+        advertisedHost: options.address,
+        periodMs: options.period * 1000,
+        ...(options.connect === undefined ? {} : { connect: formatHostPort(options.connect) }),
+        ...(overlay === undefined ? {} : { overlay }),
+      },
     });
+  });
 }

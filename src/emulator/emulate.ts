@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
+import { createRng } from '../core/rng.js';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
+import type { OverlaySettings } from '../peer/overlay-protocol.js';
 import { formatHostPort } from '../protocol/address.js';
 import {
   chainBootstrap,
@@ -13,7 +15,9 @@ import {
 } from './bootstrap.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
+import { OverlayEmulation } from './overlay-emulation.js';
 import { type PeerOutcome, PeerPool } from './pool.js';
+import { startRate } from './rate.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
 import type { EmulationConfig, EmulationResult, EmulationStatus, PeerReport } from './result.js';
 
@@ -38,6 +42,12 @@ export interface EmulationOptions {
   readonly proveAddresses?: boolean;
   /** The open-file limit to check against; read from the process when not given. */
   readonly openFileLimit?: number | null;
+  /** A partial overlay instead of the full mesh (`--overlay hyparview`). */
+  readonly overlay?: OverlaySettings;
+  /** Messages a second across the network, each from a random peer (`--rate`), instead of --period. */
+  readonly rate?: number;
+  /** Seed of every random choice of the run (senders, the overlay cores). Default 1. */
+  readonly seed?: number;
 }
 
 export type EmulationPhase = 'starting' | 'forming' | 'running' | 'stopping';
@@ -80,6 +90,8 @@ function resolveConfig(options: EmulationOptions): EmulationConfig {
     periodMs: options.periodMs ?? DEFAULTS.periodMs,
     durationMs: options.durationMs ?? DEFAULTS.durationMs,
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    overlay: options.overlay?.kind ?? 'full',
+    rate: options.rate ?? null,
   };
   if (!Number.isSafeInteger(config.peers) || config.peers < 2) {
     throw new EmulationSetupError(`--peers must be a whole number >= 2, not ${config.peers}`);
@@ -91,7 +103,11 @@ function resolveConfig(options: EmulationOptions): EmulationConfig {
     const problem = portRangeProblem(config.basePort, config.peers);
     if (problem !== null) throw new EmulationSetupError(problem);
   }
-  const files = openFileProblem(config.peers, options.openFileLimit ?? readOpenFileLimit());
+  const limit = options.openFileLimit ?? readOpenFileLimit();
+  const files =
+    options.overlay === undefined
+      ? openFileProblem(config.peers, limit)
+      : OverlayEmulation.fileProblem(config.peers, options.overlay, limit);
   if (files !== null) throw new EmulationSetupError(files);
   return config;
 }
@@ -136,6 +152,10 @@ export async function runEmulation(
   const wake = (): void => {
     for (const check of [...waiters]) check();
   };
+  const overlay =
+    options.overlay === undefined
+      ? undefined
+      : new OverlayEmulation(n, options.overlay, options.seed ?? 1, wake);
   const report = (): void =>
     onProgress?.({
       phase,
@@ -153,6 +173,7 @@ export async function runEmulation(
   };
 
   const onEvent = (i: number, event: PeerEvent): void => {
+    overlay?.onEvent(i, event);
     switch (event.type) {
       case 'listening':
         account(i);
@@ -170,12 +191,15 @@ export async function runEmulation(
         }
         break;
       case 'message-sent':
-        log.onSent(event.text, event.at, event.peers);
+        // Through an overlay a message is meant for the whole network, not only the links.
+        log.onSent(event.text, event.at, overlay?.receivers(errors) ?? event.peers);
         if (phase === 'running') report();
         break;
       case 'message-received':
         log.onReceived(event.text, event.at);
         if (phase === 'running') report();
+        break;
+      case 'counters':
         break;
       default:
         return;
@@ -225,20 +249,26 @@ export async function runEmulation(
   const deadline = launchedAt + config.timeoutMs;
   const pool = new PeerPool({ threads, peersPerThread: Math.ceil(n / threads) });
   enter('starting');
+  const rssBefore = process.memoryUsage().rss;
   const handles = chainOptions(ports, {
-    periodMs: config.periodMs,
+    // With --rate the emulator sends every message; the peers' own gossip waits an hour.
+    periodMs: config.rate === null ? config.periodMs : 3_600_000,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
   }).map((peerOptions, i) => {
     // Peers started at one instant would all gossip at one instant, a burst no real network
     // sees: each starts at its own random phase of the period, as if started independently.
     const firstGossipMs = Math.random() * config.periodMs;
-    const handle = pool.spawn({ ...peerOptions, firstGossipMs }, (event) => onEvent(i, event));
+    const handle = pool.spawn(
+      { ...peerOptions, firstGossipMs, ...overlay?.peerOptions(i) },
+      (event) => onEvent(i, event),
+    );
     void handle.done.then((outcome) => onEnd(i, outcome));
     return handle;
   });
 
   let status: EmulationStatus;
+  let stopRate = (): void => {};
   let windowStart: number | undefined;
   let windowEnd: number | undefined;
   let outcome = await waitFor(() => accounted >= n, deadline);
@@ -247,19 +277,43 @@ export async function runEmulation(
     chainBootstrap(ports).forEach((address, i) => {
       if (address !== undefined) handles[i]?.send({ type: 'join', address });
     });
-    outcome = await waitFor(() => mesh.complete || failed(), deadline);
+    const formed = (): boolean => {
+      const done = overlay === undefined ? mesh.complete : overlay.formed(mesh, now());
+      if (done) meshAt ??= lastLinkAt;
+      return done;
+    };
+    outcome = await waitFor(() => formed() || failed(), deadline);
+    if (outcome === 'done' && overlay !== undefined) overlay.onFormed(rssBefore, basePort);
   }
   if (outcome === 'done' && !failed() && config.durationMs > 0) {
     enter('running');
+    if (overlay !== undefined) {
+      await overlay.counters('before', handles, errors, waitFor, deadline + config.durationMs);
+    }
     windowStart = now();
     log.open(windowStart);
+    overlay?.openWindow();
+    if (config.rate !== null) {
+      stopRate = startRate(
+        config.rate,
+        createRng(options.seed ?? 1),
+        n,
+        (i) => errors[i] === undefined,
+        (i) => handles[i]?.send({ type: 'broadcast' }),
+      );
+    }
     outcome = await waitFor(failed, windowStart + config.durationMs);
     windowEnd = now();
     log.close(windowEnd);
+    stopRate();
+    overlay?.closeWindow();
     if (outcome === 'timeout') {
       // The duration is over: let the window's last messages arrive.
       outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
       if (outcome === 'timeout') outcome = 'done';
+    }
+    if (outcome === 'done' && overlay !== undefined) {
+      await overlay.counters('after', handles, errors, waitFor, now() + DRAIN_MS);
     }
   }
   if (outcome === 'aborted') status = 'interrupted';
@@ -274,6 +328,8 @@ export async function runEmulation(
     log.close(windowEnd);
   }
   enter('stopping');
+  stopRate();
+  overlay?.dispose();
   await pool.destroy();
 
   const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
@@ -307,7 +363,8 @@ export async function runEmulation(
             fromLastStartMs: meshAt - lastListen,
           },
     links: countLinks(ports, neighbours),
-    missingLinks: missingLinks(ports, neighbours),
+    // An overlay is meant to miss most pairs: listing them would be N^2/2 entries.
+    missingLinks: overlay === undefined ? missingLinks(ports, neighbours) : [],
     messages: {
       windowMs: windowStart === undefined || windowEnd === undefined ? 0 : windowEnd - windowStart,
       sent: log.messages,
@@ -316,6 +373,9 @@ export async function runEmulation(
     },
     latencyMs: latencyStats(log.latency()),
     peers,
+    overlay:
+      overlay?.report(mesh, meshAt === undefined || !allListened ? null : meshAt - lastListen) ??
+      null,
     failures: errors.filter((e) => e !== undefined),
   };
 }

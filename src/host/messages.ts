@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { PeerEvent } from '../peer/events.js';
+import type { OverlayPeerOptions } from '../peer/overlay-peer.js';
 import type { PeerOptions } from '../peer/peer.js';
 
 /**
@@ -9,7 +10,8 @@ import type { PeerOptions } from '../peer/peer.js';
 
 /** One piscina task: a peer to run until told to stop, and the port to talk over. */
 export interface HostedPeerTask {
-  readonly options: PeerOptions;
+  /** A full-mesh peer, or an overlay peer when `overlay` is set. */
+  readonly options: PeerOptions | OverlayPeerOptions;
   /** Transferred with the task: events go out over it, commands come in. */
   readonly port: MessagePort;
 }
@@ -22,7 +24,13 @@ export interface HostedPeerTask {
 export type HostCommand =
   | { readonly type: 'stop' }
   | { readonly type: 'join'; readonly address: string }
-  | { readonly type: 'break-link'; readonly peer: string };
+  | { readonly type: 'break-link'; readonly peer: string }
+  /** Gossip one message now (the emulator's --rate). */
+  | { readonly type: 'broadcast' }
+  /** Report totals as a `counters` event (overlay peers). */
+  | { readonly type: 'report' }
+  /** Stop at once, without goodbyes, as a crash would. */
+  | { readonly type: 'kill' };
 
 /** What a hosted peer tells its host over the port. */
 export type HostMessage = { readonly type: 'event'; readonly event: PeerEvent };

@@ -1,3 +1,4 @@
+import { isOverlayOptions, OverlayPeer } from '../peer/overlay-peer.js';
 import { ListenError, Peer } from '../peer/peer.js';
 import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './messages.js';
 
@@ -7,7 +8,8 @@ import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './mes
  * could not listen). Many of these tasks share one thread; the peer never knows it is hosted.
  */
 export default async function hostPeer({ options, port }: HostedPeerTask): Promise<HostResult> {
-  const peer = new Peer(options);
+  const peer = isOverlayOptions(options) ? new OverlayPeer(options) : new Peer(options);
+  let graceful = true;
   const post = (message: HostMessage): void => port.postMessage(message);
   peer.events.subscribe((event) => post({ type: 'event', event }));
 
@@ -25,6 +27,16 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
         return;
       case 'break-link':
         peer.breakLink(command.peer);
+        return;
+      case 'broadcast':
+        peer.gossip();
+        return;
+      case 'report':
+        if (peer instanceof OverlayPeer) peer.reportCounters();
+        return;
+      case 'kill':
+        graceful = false;
+        requestStop();
         return;
     }
   });
@@ -46,7 +58,7 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
     throw error;
   }
   await stopRequested;
-  await peer.stop();
+  await (peer instanceof OverlayPeer ? peer.stop(graceful) : peer.stop());
   // Closing after the last event: the host's 'close' comes after every message posted before it.
   port.close();
   return { outcome: 'stopped' };

@@ -19,6 +19,8 @@ export interface OverlayLinksOptions<M> {
   readonly proveAddresses: boolean;
   /** The overlay's feature: only peers announcing it are linked. */
   readonly feature: string;
+  /** Emit `connected` / `disconnected` for every link (false: the core reports its links). */
+  readonly reportLinks: boolean;
   encode(message: M): Message;
   decode(message: Message): M | undefined;
   emit(event: PeerEventInit): void;
@@ -342,12 +344,14 @@ export class OverlayLinks<M> {
     }
     this.#links.set(id, connection);
     const ref: NodeRef = { id, address: identity.address };
-    this.#options.emit({
-      type: 'connected',
-      peer: identity.address,
-      nodeId: id,
-      direction: connection.direction,
-    });
+    if (this.#options.reportLinks) {
+      this.#options.emit({
+        type: 'connected',
+        peer: identity.address,
+        nodeId: id,
+        direction: connection.direction,
+      });
+    }
     this.#options.input({ kind: 'peer-up', peer: ref, direction: connection.direction });
     const joined = this.#joins.delete(connection.remote) || this.#joins.delete(identity.address);
     if (joined && connection.direction === 'outbound') {
@@ -379,6 +383,7 @@ export class OverlayLinks<M> {
   }
 
   #disconnected(connection: Connection, reason: string): void {
+    if (!this.#options.reportLinks || this.#stopped) return;
     this.#options.emit({
       type: 'disconnected',
       peer: connection.identity?.address ?? connection.remote,

@@ -107,6 +107,7 @@ export class OverlayPeer<M = unknown, E = unknown> {
       limits: this.#limits,
       proveAddresses: this.#options.proveAddresses !== false,
       feature: this.#protocol.feature,
+      reportLinks: !this.#protocol.reportsLinks,
       encode: (m) => this.#protocol.encode(m),
       decode: (m: Message) => this.#protocol.decode(m),
       emit: (event) => this.#emit(event),

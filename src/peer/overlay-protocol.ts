@@ -19,6 +19,12 @@ export interface OverlayProtocol<M, E> {
   encode(message: M): Message;
   /** Whether the message carries a gossip payload (counted for payload sends per delivery). */
   isPayload(message: M): boolean;
+  /**
+   * True when the core reports its links itself (HyParView's active view, as neighbor events): the
+   * driver then emits no `connected` / `disconnected` of its own, since not every connection is a
+   * link of the overlay (shuffle replies, refused neighbor requests).
+   */
+  readonly reportsLinks: boolean;
   /** A core event as a peer event; undefined for events no observer reads. */
   event(event: E, links: (id: string) => NodeRef | undefined): PeerEventInit | undefined;
 }

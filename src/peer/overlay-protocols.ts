@@ -4,6 +4,7 @@ import type { OverlayProtocol, OverlaySettings } from './overlay-protocol.js';
 /** The flood baseline on the wire: peer lists as `known_peers`, gossip as `random_message`. */
 const flood = (settings: OverlaySettings): OverlayProtocol<FloodMessage, FloodEvent> => ({
   feature: 'flood',
+  reportsLinks: false,
   createCore: (self, env) => new FloodCore(self, env, settings.activeView ?? 5),
   decode: (message) => {
     if (message.type === 'known_peers') return { kind: 'peers', peers: message.peers };
