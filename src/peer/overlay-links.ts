@@ -61,8 +61,10 @@ export class OverlayLinks<M> {
   readonly #links = new Map<string, Connection>();
   readonly #queues = new Map<string, Queue<M>>();
   readonly #dials = new Map<Connection, (outcome: DialOutcome) => void>();
-  /** Connections retired on purpose (duplicates, the core's disconnects): no peer-down. */
+  /** Duplicates retired on purpose: the node is still linked, so no peer-down. */
   readonly #retired = new WeakSet<Connection>();
+  /** Links the core asked to close: their peer-down comes when they have closed. */
+  readonly #closing = new WeakSet<Connection>();
   /** Addresses to send the core's `join` through once linked. */
   readonly #joins = new Set<string>();
   readonly #selfAliases = new Set<string>();
@@ -155,10 +157,15 @@ export class OverlayLinks<M> {
     }
     const connection = this.#links.get(peer);
     if (connection === undefined) return;
+    // No longer the link (a new one may come up meanwhile); its peer-down comes once it closed.
     this.#links.delete(peer);
-    this.#retired.add(connection);
+    this.#closing.add(connection);
     connection.close(reason);
     this.#disconnected(connection, reason);
+  }
+
+  direction(id: string): 'inbound' | 'outbound' | undefined {
+    return this.#links.get(id)?.direction;
   }
 
   breakLink(address: string): boolean {
@@ -471,6 +478,13 @@ export class OverlayLinks<M> {
       return;
     }
     const id = connection.identity?.nodeId;
+    if (id !== undefined && this.#closing.has(connection)) {
+      // The core closed it; it hears of the close unless another connection to the node is up.
+      if (!this.#stopped && !this.#links.has(id)) {
+        this.#options.input({ kind: 'peer-down', peer: id, reason });
+      }
+      return;
+    }
     if (id === undefined || this.#retired.has(connection) || this.#links.get(id) !== connection) {
       return;
     }

@@ -172,6 +172,10 @@ export class OverlayPeer<M = unknown, E = unknown> {
   }
 
   async #stop(graceful: boolean): Promise<void> {
+    // A graceful leave tells the neighbors first (HyParView's disconnect), so they refill at once.
+    if (graceful && this.#core !== undefined && this.#protocol.leave !== undefined) {
+      for (const output of this.#protocol.leave(this.#core)) this.#apply(output);
+    }
     this.#state = 'stopping';
     clearTimeout(this.#gossipTimer);
     for (const timer of this.#timers.values()) clearTimeout(timer);
@@ -237,7 +241,7 @@ export class OverlayPeer<M = unknown, E = unknown> {
         this.#timers.delete(output.key);
         return;
       case 'event': {
-        const event = this.#protocol.event(output.event, (id) => links.ref(id));
+        const event = this.#protocol.event(output.event, (id) => links.direction(id));
         if (event !== undefined) this.#emit(event);
         return;
       }

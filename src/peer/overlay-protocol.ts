@@ -1,6 +1,6 @@
-import type { Core, CoreEnv, NodeRef } from '../core/machine.js';
+import type { Core, CoreEnv, CoreOutput, NodeRef } from '../core/machine.js';
 import type { Message } from '../protocol/messages.js';
-import type { PeerEventInit } from './events.js';
+import type { Direction, PeerEventInit } from './events.js';
 
 /**
  * What the overlay driver (`OverlayPeer`) needs to know of one protocol core: how to make it,
@@ -17,6 +17,8 @@ export interface OverlayProtocol<M, E> {
   /** A validated wire message as one of the core's, or undefined when it is not one. */
   decode(message: Message): M | undefined;
   encode(message: M): Message;
+  /** What the core says before a graceful stop (HyParView's disconnects), if anything. */
+  leave?(core: Core<M, E>): CoreOutput<M, E>[];
   /** Whether the message carries a gossip payload (counted for payload sends per delivery). */
   isPayload(message: M): boolean;
   /**
@@ -26,7 +28,7 @@ export interface OverlayProtocol<M, E> {
    */
   readonly reportsLinks: boolean;
   /** A core event as a peer event; undefined for events no observer reads. */
-  event(event: E, links: (id: string) => NodeRef | undefined): PeerEventInit | undefined;
+  event(event: E, direction: (id: string) => Direction | undefined): PeerEventInit | undefined;
 }
 
 /** Overlay settings a peer is started with (plain data: they cross to worker threads). */
@@ -41,5 +43,5 @@ export interface OverlaySettings {
   readonly seed?: number;
 }
 
-export const OVERLAY_KINDS = ['hyparview', 'flood'] as const;
+export const OVERLAY_KINDS = ['hyparview'] as const;
 export type OverlayKind = (typeof OVERLAY_KINDS)[number];
