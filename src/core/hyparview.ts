@@ -174,6 +174,8 @@ export class HyParView {
     const result = this.#addActive(from, true, out);
     send(out, from, { type: 'hv_neighbor_accept' });
     if (result !== 'new') return;
+    // A newcomer's passive view is empty: give it candidates at once (iroh does so on eviction).
+    this.#sendSample(from, from, out);
     const peer = wireRef(from);
     for (const neighbor of this.#active.values()) {
       if (neighbor.id === from.id) continue;
@@ -325,19 +327,28 @@ export class HyParView {
       send(out, next, { type: 'hv_shuffle', origin, nodes, ttl: ttl - 1 });
       return;
     }
-    const want = Math.min(nodes.length, MAX_SHUFFLE_NODES);
-    const reply = this.#sample(this.#provenPassive(), want, [origin.id]);
-    reply.push(...this.#sample([...this.#active.values()], want - reply.length, [origin.id]));
     const target = this.#reach(origin);
-    if (target !== undefined)
-      send(out, target, { type: 'hv_shuffle_reply', nodes: reply.map(wireRef) });
+    if (target !== undefined) this.#sendSample(target, origin, out, nodes.length);
     for (const node of nodes) this.#addPassive(node, false);
   }
 
+  /** A `hv_shuffle_reply` of proven candidates, passive ones first, none of them `about`. */
+  #sendSample(to: NodeRef, about: NodeRef, out: Out, count = this.#sampleSize()): void {
+    const want = Math.min(count, MAX_SHUFFLE_NODES);
+    const nodes = this.#sample(this.#provenPassive(), want, [about.id]);
+    nodes.push(...this.#sample([...this.#active.values()], want - nodes.length, [about.id]));
+    if (nodes.length > 0) send(out, to, { type: 'hv_shuffle_reply', nodes: nodes.map(wireRef) });
+  }
+
+  #sampleSize(): number {
+    return this.options.shuffleActiveCount + this.options.shufflePassiveCount;
+  }
+
   #onShuffleReply(from: NodeRef, nodes: readonly WireNodeRef[], out: Out): void {
-    // One reply per shuffle we sent: anything else could churn our passive view at will.
+    // From a neighbor (a contact, an evicting peer, a walk that ended next to us) or once per
+    // shuffle of ours; a stranger cannot refill our passive view at will.
     const offer = this.#shuffleOffer;
-    if (offer !== undefined) {
+    if (offer !== undefined || this.#active.has(from.id)) {
       this.#shuffleOffer = undefined;
       for (const node of nodes) this.#addPassive(node, false, offer);
     }
@@ -357,6 +368,8 @@ export class HyParView {
       const victim = evict ? this.#randomActive([ref.id]) : undefined;
       if (victim === undefined) return 'refused';
       this.#removeActive(victim.id, 'evicted for a newcomer', true, out);
+      // Candidates first, so that the victim can refill the slot it loses.
+      this.#sendSample(victim, victim, out);
       send(out, victim, { type: 'hv_disconnect', alive: true });
     }
     const proven = this.#connected.get(ref.id) ?? ref;
