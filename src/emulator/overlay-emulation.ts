@@ -40,9 +40,13 @@ export class OverlayEmulation {
   #recheck: NodeJS.Timeout | undefined;
   #formed = false;
   #linkCount = 0;
-  /** Messages of the window, by text: receipts so far. */
-  readonly #reach = new Map<string, number>();
-  readonly #hops: number[] = [];
+  /**
+   * Receipts by message text, and their hops. Each peer's events come over its own port, so a
+   * receipt may arrive before its send: every receipt is kept, and only those of messages sent
+   * during the window count in the end.
+   */
+  readonly #receipts = new Map<string, number[]>();
+  readonly #windowTexts = new Set<string>();
   #window = false;
   readonly #before = new Map<number, Counters>();
   readonly #after = new Map<number, Counters>();
@@ -96,12 +100,14 @@ export class OverlayEmulation {
   }
 
   onEvent(i: number, event: PeerEvent): void {
-    if (event.type === 'message-sent' && this.#window) this.#reach.set(event.text, 0);
+    if (event.type === 'message-sent' && this.#window) this.#windowTexts.add(event.text);
     if (event.type === 'message-received') {
-      const count = this.#reach.get(event.text);
-      if (count === undefined) return;
-      this.#reach.set(event.text, count + 1);
-      if (event.hops !== undefined) this.#hops.push(event.hops);
+      let hops = this.#receipts.get(event.text);
+      if (hops === undefined) {
+        hops = [];
+        this.#receipts.set(event.text, hops);
+      }
+      hops.push(event.hops ?? 0);
     }
     if (event.type === 'counters' && this.#collecting !== undefined) {
       this.#collecting.set(i, { payloadSends: event.payloadSends, deliveries: event.deliveries });
@@ -152,8 +158,9 @@ export class OverlayEmulation {
   /** Every overlay figure of the run, from the links as they were when it stopped. */
   report(mesh: MeshState, formedMs: number | null): OverlayReport {
     const graph = summarizeGraph(adjacencyOf(mesh));
-    const hops = [...this.#hops].sort((a, b) => a - b);
-    const reach = [...this.#reach.values()];
+    const texts = [...this.#windowTexts];
+    const hops = texts.flatMap((t) => this.#receipts.get(t) ?? []).sort((a, b) => a - b);
+    const reach = texts.map((t) => this.#receipts.get(t)?.length ?? 0);
     const receivers = this.#n - 1;
     let sends = 0;
     let deliveries = 0;

@@ -1,14 +1,14 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { CoreInput, NodeRef } from '../core/machine.js';
 import { formatHostPort, parseHostPort } from '../protocol/address.js';
-import { Feature, type Identity, type Message } from '../protocol/messages.js';
+import type { Message } from '../protocol/messages.js';
 import { Connection, isLocalShortage } from './connection.js';
-import { Dialer, type DialOutcome } from './dialer.js';
+import { Dialer } from './dialer.js';
 import type { PeerEventInit } from './events.js';
-import { HandshakeGate } from './handshake-gate.js';
 import type { PeerLimits } from './limits.js';
-import { refusal } from './overlay-refusal.js';
-import { AddressProver } from './prover.js';
+import { closeAll, keptConnection } from './overlay-arbitration.js';
+import { OverlayHandshake } from './overlay-handshake.js';
+import { Outbox } from './overlay-outbox.js';
 import { isSelfAddress } from './self.js';
 
 export interface OverlayLinksOptions<M> {
@@ -28,22 +28,8 @@ export interface OverlayLinksOptions<M> {
   input(input: CoreInput<M>): void;
 }
 
-/**
- * Frames queued for a peer being dialed. A core talks in bursts (a join, then a shuffle), and a
- * dial takes a round trip and a proof: 64 covers that; past it the core's frames are dropped, as
- * a lossy network would, rather than held without bound.
- */
-export const MAX_QUEUED_FRAMES_PER_PEER = 64;
-
 /** A dial the core asked for is tried once: retrying or giving up is the core's decision. */
 const CORE_DIAL = { baseMs: 100, maxMs: 100, maxAttempts: 1 } as const;
-
-interface Queue<M> {
-  readonly address: string;
-  readonly messages: M[];
-  /** The core asked to close the link once what is queued has been sent. */
-  closeAfter?: string;
-}
 
 /**
  * The connections of an overlay peer: at most one per node id, whoever dialed. It dials what the
@@ -56,36 +42,43 @@ interface Queue<M> {
 export class OverlayLinks<M> {
   readonly #options: OverlayLinksOptions<M>;
   readonly #connections = new Set<Connection>();
-  readonly #handshaking = new Set<Connection>();
   /** Node id -> the one connection kept to it. */
   readonly #links = new Map<string, Connection>();
-  readonly #queues = new Map<string, Queue<M>>();
-  readonly #dials = new Map<Connection, (outcome: DialOutcome) => void>();
+  readonly #outbox = new Outbox<M>();
+  /** Connections identified (inbound: proven): their frames go to the core. */
+  readonly #ready = new WeakSet<Connection>();
   /** Duplicates retired on purpose: the node is still linked, so no peer-down. */
   readonly #retired = new WeakSet<Connection>();
+  /**
+   * Nodes whose link closed while another connection to them was on its way (simultaneous dials:
+   * the other end kept that one and closed ours): that one takes over silently, and the core
+   * hears of a peer-down only if it fails too.
+   */
+  readonly #takeover = new Map<string, string>();
   /** Links the core asked to close: their peer-down comes when they have closed. */
   readonly #closing = new WeakSet<Connection>();
   /** Addresses to send the core's `join` through once linked. */
   readonly #joins = new Set<string>();
-  readonly #selfAliases = new Set<string>();
-  readonly #gate: HandshakeGate;
-  readonly #prover: AddressProver;
+  readonly #handshake: OverlayHandshake;
   readonly #dialer: Dialer;
   #stopped = false;
 
   constructor(options: OverlayLinksOptions<M>) {
     this.#options = options;
     const { limits } = options;
-    this.#gate = new HandshakeGate(limits.maxPendingHandshakes, limits.maxPendingHandshakesPerIp);
-    this.#prover = new AddressProver({
-      hello: () => ({ address: options.self.address, ...this.#identity() }),
-      timeoutMs: limits.proofTimeoutMs,
-      legacyGraceMs: limits.legacyReplyGraceMs,
-      maxConcurrent: limits.maxConcurrentProofs,
-      maxQueued: limits.maxQueuedProofs,
+    this.#handshake = new OverlayHandshake({
+      self: options.self,
+      limits,
+      proveAddresses: options.proveAddresses,
+      feature: options.feature,
+      emit: (event) => options.emit(event),
+      track: (socket, direction, remote) => this.#track(socket, direction, remote),
+      connections: () => this.#connections,
+      identified: (connection) => this.#identified(connection),
     });
     this.#dialer = new Dialer({
-      attempt: (address) => this.#attempt(address),
+      attempt: (address) =>
+        this.#linkedAt(address) ? Promise.resolve({ ok: true }) : this.#handshake.attempt(address),
       failed: (address, reason, retryInMs) => this.#dialFailed(address, reason, retryInMs),
       maxConcurrent: limits.maxConcurrentDials,
       maxQueued: limits.maxQueuedDials,
@@ -113,19 +106,14 @@ export class OverlayLinks<M> {
       connection.send(this.#options.encode(message));
       return;
     }
-    let queue = this.#queues.get(to.id);
-    if (queue === undefined) {
-      queue = { address: to.address, messages: [] };
-      this.#queues.set(to.id, queue);
-    }
-    if (queue.messages.length < MAX_QUEUED_FRAMES_PER_PEER) queue.messages.push(message);
+    this.#outbox.add(to, message);
     this.dial(to.address);
   }
 
   dial(address: string, bootstrap = false): void {
     if (this.#stopped) return;
     const parsed = parseHostPort(address);
-    if (!parsed.ok || this.#selfAliases.has(address)) {
+    if (!parsed.ok || this.#handshake.selfAliases.has(address)) {
       this.#giveUp(address, parsed.ok ? 'that address is this peer' : parsed.error);
       return;
     }
@@ -150,11 +138,7 @@ export class OverlayLinks<M> {
   }
 
   disconnect(peer: string, reason: string): void {
-    const queue = this.#queues.get(peer);
-    if (queue !== undefined) {
-      queue.closeAfter = reason;
-      return;
-    }
+    if (this.#outbox.closeAfter(peer, reason)) return;
     const connection = this.#links.get(peer);
     if (connection === undefined) return;
     // No longer the link (a new one may come up meanwhile); its peer-down comes once it closed.
@@ -178,139 +162,19 @@ export class OverlayLinks<M> {
     return false;
   }
 
-  // ---- accepting -------------------------------------------------------------------------------
-
   accept(socket: Socket): void {
-    const ip = socket.remoteAddress ?? '';
-    if (this.#stopped || !this.#gate.admit(ip)) {
-      socket.destroy();
-      return;
-    }
-    const connection = this.#track(socket, 'inbound');
-    this.#handshaking.add(connection);
-    const { handshakeTimeoutMs } = this.#options.limits;
-    connection.setDeadline(handshakeTimeoutMs, `no public_address within ${handshakeTimeoutMs} ms`);
+    this.#handshake.accept(socket);
   }
 
-  #onPublicAddress(
-    connection: Connection,
-    message: Extract<Message, { type: 'public_address' }>,
-  ): void {
-    this.#endHandshake(connection);
-    connection.clearDeadline();
-    if (message.probe !== undefined) {
-      this.#answerProbe(connection, message.probe, message.nodeId, message.address);
-      return;
-    }
-    const features = new Set(message.features);
-    const refused = refusal(message.nodeId, features, this.#options.feature);
-    if (refused !== undefined) {
-      this.#refuse(connection, refused, features);
-      return;
-    }
-    const nodeId = message.nodeId as string;
-    connection.identity = { key: nodeId, address: message.address, nodeId, features };
-    if (nodeId === this.#options.self.id) {
-      connection.close('connected to itself');
-      return;
-    }
-    if (!this.#options.proveAddresses) {
-      this.#acceptProven(connection);
-      return;
-    }
-    void this.#prover
-      .prove({ address: message.address, connection, nodeId, answersProbes: true })
-      .then((outcome) => {
-        if (this.#stopped || connection.closed) return;
-        if (outcome.ok) {
-          this.#options.emit({ type: 'address-proven', peer: message.address, ms: outcome.ms });
-          this.#acceptProven(connection);
-        } else {
-          this.#reject(
-            connection,
-            `could not prove it is reachable at ${message.address}: ${outcome.reason}`,
-          );
-        }
-      });
-  }
-
-  /** The inbound claim is proven: tell the dialer who we are, and the link is up. */
-  #acceptProven(connection: Connection): void {
-    connection.send({ type: 'known_peers', peers: [], ...this.#identity() });
-    this.#up(connection);
-  }
-
-  /** A dial-back probe of an address we claimed: reply with our id, send the nonce over our link. */
-  #answerProbe(connection: Connection, nonce: string, proberId?: string, prober?: string): void {
-    connection.send({ type: 'known_peers', peers: [], ...this.#identity() });
-    connection.close('probe answered');
-    for (const c of this.#connections) {
-      const toProber =
-        (proberId !== undefined && c.identity?.nodeId === proberId) ||
-        (c.direction === 'outbound' && c.remote === prober);
-      if (toProber && !c.socket.connecting) c.send({ type: 'address_proof', nonce });
-    }
-  }
-
-  // ---- dialing ---------------------------------------------------------------------------------
-
-  #attempt(address: string): Promise<DialOutcome> {
-    if (this.#stopped) return Promise.resolve({ ok: false, reason: 'stopping', retry: false });
-    if (this.#linkedAt(address)) return Promise.resolve({ ok: true });
-    const parsed = parseHostPort(address);
-    if (!parsed.ok) return Promise.resolve({ ok: false, reason: parsed.error, retry: false });
-    const { connectTimeoutMs, proofTimeoutMs } = this.#options.limits;
-    return new Promise((resolve) => {
-      const socket = connect({ host: parsed.value.host, port: parsed.value.port });
-      const connection = this.#track(socket, 'outbound', address);
-      this.#dials.set(connection, resolve);
-      // The acceptor replies once it has proven our address: allow for the proof.
-      const wait = connectTimeoutMs + proofTimeoutMs;
-      connection.setDeadline(wait, `no answer within ${wait} ms`);
-      socket.once('connect', () =>
-        connection.send({
-          type: 'public_address',
-          address: this.#options.self.address,
-          ...this.#identity(),
-        }),
-      );
-    });
-  }
-
-  /** The acceptor's reply to our dial: who it is. */
-  #onReply(connection: Connection, message: Extract<Message, { type: 'known_peers' }>): void {
-    connection.clearDeadline();
-    const features = new Set(message.features);
-    const refused = refusal(message.nodeId, features, this.#options.feature);
-    if (refused !== undefined) {
-      this.#settle(connection, { ok: false, reason: refused, retry: false });
-      this.#refuse(connection, refused, features);
-      return;
-    }
-    const nodeId = message.nodeId as string;
+  /** A connection is identified: for our dial, frames queued for another node here fail. */
+  #identified(connection: Connection): void {
+    const nodeId = connection.identity?.nodeId;
+    this.#ready.add(connection);
     const address = connection.remote;
-    connection.identity = { key: nodeId, address, nodeId, features };
-    if (nodeId === this.#options.self.id) {
-      this.#selfAliases.add(address);
-      this.#settle(connection, { ok: false, reason: 'that address is this peer', retry: false });
-      connection.close('connected to itself');
-      return;
-    }
-    this.#settle(connection, { ok: true });
-    // Frames queued for another node at this address will not reach it.
-    for (const [id, queue] of this.#queues) {
-      if (queue.address === address && id !== nodeId) {
-        this.#queues.delete(id);
-        this.#options.input({ kind: 'dial-failed', address, reason: 'another node answers there' });
-      }
+    if (connection.direction === 'outbound' && this.#outbox.dropAt(address, nodeId) > 0) {
+      this.#options.input({ kind: 'dial-failed', address, reason: 'another node answers there' });
     }
     this.#up(connection);
-  }
-
-  #settle(connection: Connection, outcome: DialOutcome): void {
-    const resolve = this.#dials.get(connection);
-    this.#dials.delete(connection);
-    resolve?.(outcome);
   }
 
   #dialFailed(address: string, reason: string, retryInMs: number | undefined): void {
@@ -325,9 +189,7 @@ export class OverlayLinks<M> {
 
   /** Tells the core a dial it asked for failed, and drops what was queued for that address. */
   #giveUp(address: string, reason: string): void {
-    for (const [id, queue] of this.#queues) {
-      if (queue.address === address) this.#queues.delete(id);
-    }
+    this.#outbox.dropAt(address);
     this.#joins.delete(address);
     this.#options.input({ kind: 'dial-failed', address, reason });
   }
@@ -341,15 +203,20 @@ export class OverlayLinks<M> {
     const id = identity.nodeId;
     const existing = this.#links.get(id);
     if (existing !== undefined && existing !== connection) {
-      const keep = this.#preferred(existing, connection);
+      const keep = keptConnection(existing, connection, this.#options.self.id);
       const drop = keep === existing ? connection : existing;
       this.#retired.add(drop);
       // Both ends pick the same one; the other is closed here, at once, not left to linger.
-      drop.destroy('duplicate connection');
+      drop.close('duplicate connection');
       this.#links.set(id, keep);
       return;
     }
     this.#links.set(id, connection);
+    if (this.#takeover.delete(id)) {
+      // The connection the other end kept: the same link for the core, on another socket.
+      this.#flush(id, connection);
+      return;
+    }
     const ref: NodeRef = { id, address: identity.address };
     if (this.#options.reportLinks) {
       this.#options.emit({
@@ -367,19 +234,9 @@ export class OverlayLinks<M> {
     this.#flush(id, connection);
   }
 
-  /** Of two connections to one node, the one dialed by the smaller node id (or the newer one). */
-  #preferred(current: Connection, candidate: Connection): Connection {
-    if (current.direction === candidate.direction) return candidate;
-    const remoteId = candidate.identity?.nodeId ?? '';
-    const outbound = current.direction === 'outbound' ? current : candidate;
-    const inbound = outbound === current ? candidate : current;
-    return this.#options.self.id < remoteId ? outbound : inbound;
-  }
-
   #flush(id: string, connection: Connection): void {
-    const queue = this.#queues.get(id);
+    const queue = this.#outbox.take(id);
     if (queue === undefined) return;
-    this.#queues.delete(id);
     for (const message of queue.messages) connection.send(this.#options.encode(message));
     if (queue.closeAfter !== undefined) this.disconnect(id, queue.closeAfter);
   }
@@ -401,23 +258,18 @@ export class OverlayLinks<M> {
 
   // ---- connections -----------------------------------------------------------------------------
 
-  #identity(): Identity {
-    return {
-      nodeId: this.#options.self.id,
-      features: [Feature.goodbye, Feature.proof, this.#options.feature],
-    };
-  }
-
   #track(socket: Socket, direction: 'inbound' | 'outbound', remote?: string): Connection {
     const connection = new Connection(
       socket,
       direction,
       {
         message: (c, m) => this.#onMessage(c, m),
-        invalid: (c, reason) =>
-          c.identity === undefined && c.direction === 'inbound'
-            ? this.#reject(c, reason)
-            : c.destroy(reason),
+        invalid: (c, reason) => {
+          if (c.identity === undefined && c.direction === 'inbound') {
+            this.#options.emit({ type: 'rejected', remote: c.remote, reason });
+          }
+          c.destroy(reason);
+        },
         close: (c, reason) => this.#onClose(c, reason),
       },
       remote,
@@ -429,7 +281,7 @@ export class OverlayLinks<M> {
   #onMessage(connection: Connection, message: Message): void {
     if (this.#stopped) return;
     if (message.type === 'address_proof') {
-      this.#prover.confirm(message.nonce, connection);
+      this.#handshake.confirm(message.nonce, connection);
       return;
     }
     if (message.type === 'goodbye') {
@@ -437,20 +289,10 @@ export class OverlayLinks<M> {
       return;
     }
     const id = connection.identity?.nodeId;
-    const linked = id !== undefined && this.#links.get(id) === connection;
+    // A duplicate still delivers what was sent on it before the other end switched.
+    const linked = id !== undefined && this.#ready.has(connection) && this.#links.has(id);
     if (!linked) {
-      if (connection.direction === 'inbound' && connection.identity === undefined) {
-        if (message.type === 'public_address') this.#onPublicAddress(connection, message);
-        else this.#reject(connection, `sent ${message.type} before public_address`);
-      } else if (connection.direction === 'outbound' && this.#dials.has(connection)) {
-        if (message.type === 'known_peers') this.#onReply(connection, message);
-        else {
-          const reason = refusal(undefined, new Set(), this.#options.feature) ?? message.type;
-          this.#settle(connection, { ok: false, reason, retry: false });
-          this.#refuse(connection, reason, new Set());
-        }
-      }
-      // Anything else arrives on a connection being retired or proven: not the core's yet.
+      this.#handshake.message(connection, message);
       return;
     }
     const decoded = this.#options.decode(message);
@@ -467,16 +309,7 @@ export class OverlayLinks<M> {
 
   #onClose(connection: Connection, reason: string): void {
     this.#connections.delete(connection);
-    this.#endHandshake(connection);
-    if (this.#dials.has(connection)) {
-      this.#settle(connection, {
-        ok: false,
-        reason,
-        retry: true,
-        local: isLocalShortage(reason),
-      });
-      return;
-    }
+    if (this.#handshake.closed(connection, reason, isLocalShortage(reason))) return;
     const id = connection.identity?.nodeId;
     if (id !== undefined && this.#closing.has(connection)) {
       // The core closed it; it hears of the close unless another connection to the node is up.
@@ -485,58 +318,37 @@ export class OverlayLinks<M> {
       }
       return;
     }
-    if (id === undefined || this.#retired.has(connection) || this.#links.get(id) !== connection) {
+    if (id === undefined || this.#retired.has(connection)) return;
+    if (this.#links.get(id) === connection) {
+      this.#links.delete(id);
+      if (this.#candidate(id, connection.identity?.address ?? '')) {
+        this.#takeover.set(id, reason);
+        return;
+      }
+    } else if (!this.#takeover.has(id) || this.#candidate(id, connection.identity?.address ?? '')) {
       return;
     }
-    this.#links.delete(id);
+    this.#takeover.delete(id);
     this.#disconnected(connection, reason);
     if (!this.#stopped) this.#options.input({ kind: 'peer-down', peer: id, reason });
   }
 
-  #endHandshake(connection: Connection): void {
-    if (this.#handshaking.delete(connection)) {
-      this.#gate.release(connection.socket.remoteAddress ?? '');
+  /** Whether another connection to node `id` (at `address`) is still being set up. */
+  #candidate(id: string, address: string): boolean {
+    for (const c of this.#connections) {
+      if (c.closed || this.#retired.has(c)) continue;
+      if (c.identity?.nodeId === id) return true;
+      if (c.direction === 'outbound' && c.identity === undefined && c.remote === address)
+        return true;
     }
-  }
-
-  #reject(connection: Connection, reason: string): void {
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason });
-    connection.destroy(reason);
-  }
-
-  /** Refuses a peer of another protocol: a goodbye if it understands one, so it does not retry. */
-  #refuse(connection: Connection, reason: string, features: ReadonlySet<string>): void {
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason });
-    if (features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
-    connection.close(reason);
+    return false;
   }
 
   /** Closes every connection: with goodbyes and a flush when `graceful`, at once otherwise. */
   async stop(graceful: boolean): Promise<void> {
     this.#stopped = true;
     this.#dialer.stop();
-    this.#prover.stop();
-    for (const resolve of this.#dials.values())
-      resolve({ ok: false, reason: 'stopping', retry: false });
-    this.#dials.clear();
-    const closed = [...this.#connections].map(
-      (c) =>
-        new Promise<void>((resolve) =>
-          c.socket.destroyed ? resolve() : c.socket.once('close', () => resolve()),
-        ),
-    );
-    for (const connection of this.#connections) {
-      if (!graceful) {
-        connection.destroy('this peer is stopping');
-        continue;
-      }
-      if (connection.identity?.features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
-      connection.close('this peer is stopping');
-    }
-    const grace = setTimeout(() => {
-      for (const connection of this.#connections) connection.destroy('this peer is stopping');
-    }, this.#options.limits.stopGraceMs);
-    await Promise.all(closed);
-    clearTimeout(grace);
+    this.#handshake.stop();
+    await closeAll(this.#connections, graceful, this.#options.limits.stopGraceMs);
   }
 }

@@ -47,6 +47,8 @@ export class OverlayPeer<M = unknown, E = unknown> {
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #payloadSends = 0;
+  readonly #inputs: CoreInput<M>[] = [];
+  #feeding = false;
   #deliveries = 0;
 
   constructor(options: OverlayPeerOptions, protocol?: OverlayProtocol<M, E>) {
@@ -193,8 +195,25 @@ export class OverlayPeer<M = unknown, E = unknown> {
     this.events.emit({ ...event, at: now() } as PeerEvent);
   }
 
-  /** Hands one input to the core and carries out what it asks, in order. */
+  /**
+   * Hands one input to the core and carries out what it asks, in order. Inputs that arise while
+   * outputs are carried out (a dial that fails at once) wait until the current ones are done, so
+   * the core sees its inputs one at a time, in the order they happened.
+   */
   #feed(input: CoreInput<M>): void {
+    this.#inputs.push(input);
+    if (this.#feeding) return;
+    this.#feeding = true;
+    try {
+      for (let next = this.#inputs.shift(); next !== undefined; next = this.#inputs.shift()) {
+        this.#handle(next);
+      }
+    } finally {
+      this.#feeding = false;
+    }
+  }
+
+  #handle(input: CoreInput<M>): void {
     if (this.#state !== 'running' || this.#core === undefined) return;
     let outputs: CoreOutput<M, E>[];
     try {
