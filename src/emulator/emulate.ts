@@ -12,6 +12,7 @@ import {
   LOOPBACK,
   peerPorts,
   portRangeProblem,
+  randomBootstrap,
 } from './bootstrap.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
@@ -274,7 +275,10 @@ export async function runEmulation(
   let outcome = await waitFor(() => accounted >= n, deadline);
   if (outcome === 'done' && !failed()) {
     enter('forming');
-    chainBootstrap(ports).forEach((address, i) => {
+    (overlay === undefined
+      ? chainBootstrap(ports)
+      : randomBootstrap(ports, createRng(options.seed ?? 1))
+    ).forEach((address, i) => {
       if (address !== undefined) handles[i]?.send({ type: 'join', address });
     });
     const formed = (): boolean => {

@@ -28,6 +28,12 @@ export interface OverlayLinksOptions<M> {
   input(input: CoreInput<M>): void;
 }
 
+/**
+ * How long a dropped duplicate is still read: the other end switches once the kept connection's
+ * handshake completes at its side, a round trip and a proof after ours (milliseconds on loopback).
+ */
+export const DUPLICATE_GRACE_MS = 1_000;
+
 /** A dial the core asked for is tried once: retrying or giving up is the core's decision. */
 const CORE_DIAL = { baseMs: 100, maxMs: 100, maxAttempts: 1 } as const;
 
@@ -148,6 +154,11 @@ export class OverlayLinks<M> {
     this.#disconnected(connection, reason);
   }
 
+  /** Local ports of every socket open now (to tell its connections apart in the kernel's table). */
+  localPorts(): number[] {
+    return [...this.#connections].flatMap((c) => c.socket.localPort ?? []);
+  }
+
   direction(id: string): 'inbound' | 'outbound' | undefined {
     return this.#links.get(id)?.direction;
   }
@@ -206,8 +217,9 @@ export class OverlayLinks<M> {
       const keep = keptConnection(existing, connection, this.#options.self.id);
       const drop = keep === existing ? connection : existing;
       this.#retired.add(drop);
-      // Both ends pick the same one; the other is closed here, at once, not left to linger.
-      drop.close('duplicate connection');
+      // Both ends pick the same one. The other end may still send on the dropped one until it
+      // learns of the kept one: it is read (not written) a moment longer, then destroyed.
+      drop.setDeadline(DUPLICATE_GRACE_MS, 'duplicate connection');
       this.#links.set(id, keep);
       return;
     }

@@ -151,6 +151,11 @@ export class OverlayPeer<M = unknown, E = unknown> {
     return this.#links?.breakLink(peer) ?? false;
   }
 
+  /** The listening port and the local ports of every connection open now. */
+  localPorts(): Set<number> {
+    return new Set([this.#port, ...(this.#links?.localPorts() ?? [])]);
+  }
+
   /** Reports the totals since start as a `counters` event. */
   reportCounters(): void {
     this.#emit({

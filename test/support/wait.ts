@@ -1,5 +1,10 @@
-import type { PeerEvent, PeerEventOf, PeerEventType } from '../../src/peer/events.js';
+import type { Emitter, PeerEvent, PeerEventOf, PeerEventType } from '../../src/peer/events.js';
 import type { Peer } from '../../src/peer/peer.js';
+
+/** Anything with a peer's event stream: a full-mesh `Peer` or an `OverlayPeer`. */
+export interface EventSource {
+  readonly events: Emitter<PeerEvent>;
+}
 
 /** Default bound for every wait in the tests: generous, since a loaded CI machine is slow. */
 export const WAIT_TIMEOUT_MS = 15_000;
@@ -9,7 +14,7 @@ export const WAIT_TIMEOUT_MS = 15_000;
  * timer); rejects with `what` after `timeoutMs`.
  */
 export function until(
-  peers: readonly Peer[],
+  peers: readonly EventSource[],
   check: () => boolean,
   what: string,
   timeoutMs = WAIT_TIMEOUT_MS,
@@ -33,7 +38,7 @@ export function until(
 
 /** The next event of `type` from `peer` that matches `filter`. */
 export function nextEvent<T extends PeerEventType>(
-  peer: Peer,
+  peer: EventSource,
   type: T,
   filter: (event: PeerEventOf<T>) => boolean = () => true,
   timeoutMs = WAIT_TIMEOUT_MS,

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createRng } from '../src/core/rng.js';
+import { countPairs } from './support/kernel.js';
+import { startOverlay } from './support/overlay.js';
+
+/** Polls a kernel-side figure (no event tells when a socket left the kernel's table). */
+async function settles(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('200 overlay peers over TCP form one overlay, deliver every message to every peer, and heal after 20 % are killed', async (t) => {
+  const n = 200;
+  const net = await startOverlay(t, n);
+  net.joinRandom();
+  await net.waitConnected('one connected overlay of 200');
+  const degrees = net.adjacency().map((a) => a.length);
+  assert.ok(Math.max(...degrees) <= 5, `no active view above 5: ${Math.max(...degrees)}`);
+
+  const rng = createRng(9);
+  for (let k = 0; k < 3; k++) await net.broadcastToAll(rng.int(n), `before${k}`, 60_000);
+
+  // Exactly one TCP connection per active link, as the kernel's table shows them (other
+  // connections come and go: dial-back probes, shuffle replies, refused neighbor requests).
+  let wrong: string[] = [];
+  await settles(() => {
+    const { perPair } = countPairs(net.endpoints());
+    wrong = net.linkPairs().filter((pair) => perPair.get(pair) !== 1);
+    return wrong.length === 0;
+  }, 'one kernel connection per link').catch((error: Error) => {
+    throw new Error(`${error.message}: ${wrong.slice(0, 5).join(', ')}`);
+  });
+
+  const victims = rng.shuffle([...Array(n).keys()]).slice(0, n / 5);
+  await net.kill(victims);
+  await net.waitConnected('the 160 survivors healed into one overlay');
+  const survivors = [...Array(n).keys()].filter((i) => !net.stopped.has(i));
+  for (let k = 0; k < 3; k++) await net.broadcastToAll(rng.pick(survivors), `after${k}`, 60_000);
+});
