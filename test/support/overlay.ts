@@ -52,7 +52,9 @@ export class OverlayNet {
   ) {
     this.#views = peers.map(() => new Set());
     this.#index = new Map(peers.map((p, i) => [p.advertised, i]));
-    peers.forEach((peer, i) => peer.events.subscribe((e) => this.#onEvent(i, e)));
+    peers.forEach((peer, i) => {
+      peer.events.subscribe((e) => this.#onEvent(i, e));
+    });
   }
 
   #onEvent(i: number, event: PeerEvent): void {
