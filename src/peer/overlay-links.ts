@@ -1,15 +1,13 @@
 import type { Socket } from 'node:net';
 import type { CoreInput, NodeRef } from '../core/machine.js';
-import { formatHostPort, parseHostPort } from '../protocol/address.js';
 import type { Message } from '../protocol/messages.js';
 import { Connection, isLocalShortage } from './connection.js';
-import { Dialer } from './dialer.js';
 import type { PeerEventInit } from './events.js';
 import type { PeerLimits } from './limits.js';
 import { closeAll, keptConnection } from './overlay-arbitration.js';
+import { OverlayDials } from './overlay-dials.js';
 import { OverlayHandshake } from './overlay-handshake.js';
 import { Outbox } from './overlay-outbox.js';
-import { isSelfAddress } from './self.js';
 
 export interface OverlayLinksOptions<M> {
   readonly self: NodeRef;
@@ -33,9 +31,6 @@ export interface OverlayLinksOptions<M> {
  * handshake completes at its side, a round trip and a proof after ours (milliseconds on loopback).
  */
 export const DUPLICATE_GRACE_MS = 1_000;
-
-/** A dial the core asked for is tried once: retrying or giving up is the core's decision. */
-const CORE_DIAL = { baseMs: 100, maxMs: 100, maxAttempts: 1 } as const;
 
 /**
  * The connections of an overlay peer: at most one per node id, whoever dialed. It dials what the
@@ -66,7 +61,7 @@ export class OverlayLinks<M> {
   /** Addresses to send the core's `join` through once linked. */
   readonly #joins = new Set<string>();
   readonly #handshake: OverlayHandshake;
-  readonly #dialer: Dialer;
+  readonly #dials: OverlayDials;
   #stopped = false;
 
   constructor(options: OverlayLinksOptions<M>) {
@@ -82,12 +77,15 @@ export class OverlayLinks<M> {
       connections: () => this.#connections,
       identified: (connection) => this.#identified(connection),
     });
-    this.#dialer = new Dialer({
+    this.#dials = new OverlayDials({
+      port: options.port,
+      advertisedHost: options.advertisedHost,
+      limits,
+      selfAliases: this.#handshake.selfAliases,
       attempt: (address) =>
         this.#linkedAt(address) ? Promise.resolve({ ok: true }) : this.#handshake.attempt(address),
-      failed: (address, reason, retryInMs) => this.#dialFailed(address, reason, retryInMs),
-      maxConcurrent: limits.maxConcurrentDials,
-      maxQueued: limits.maxQueuedDials,
+      emit: (event) => options.emit(event),
+      gaveUp: (address, reason) => this.#giveUp(address, reason),
     });
   }
 
@@ -97,11 +95,6 @@ export class OverlayLinks<M> {
 
   addresses(): string[] {
     return [...this.#links.values()].map((c) => c.identity?.address ?? c.remote).sort();
-  }
-
-  ref(id: string): NodeRef | undefined {
-    const address = this.#links.get(id)?.identity?.address;
-    return address === undefined ? undefined : { id, address };
   }
 
   // ---- what the core asks ----------------------------------------------------------------------
@@ -117,25 +110,7 @@ export class OverlayLinks<M> {
   }
 
   dial(address: string, bootstrap = false): void {
-    if (this.#stopped) return;
-    const parsed = parseHostPort(address);
-    if (!parsed.ok || this.#handshake.selfAliases.has(address)) {
-      this.#giveUp(address, parsed.ok ? 'that address is this peer' : parsed.error);
-      return;
-    }
-    if (isSelfAddress(parsed.value, this.#options.port, this.#options.advertisedHost)) {
-      this.#giveUp(address, 'that address is this peer');
-      return;
-    }
-    const normalized = formatHostPort(parsed.value);
-    this.#dialer.want(
-      normalized,
-      bootstrap ? this.#options.limits.bootstrapBackoff : (CORE_DIAL as PeerLimits['dialBackoff']),
-    );
-    // The dialer drops wishes past its bound: the core must hear that this one failed.
-    if (!this.#dialer.busy(normalized) && !this.#linkedAt(normalized)) {
-      this.#giveUp(normalized, 'too many dials waiting');
-    }
+    if (!this.#stopped) this.#dials.want(address, bootstrap);
   }
 
   join(address: string): void {
@@ -186,16 +161,6 @@ export class OverlayLinks<M> {
       this.#options.input({ kind: 'dial-failed', address, reason: 'another node answers there' });
     }
     this.#up(connection);
-  }
-
-  #dialFailed(address: string, reason: string, retryInMs: number | undefined): void {
-    this.#options.emit({
-      type: 'dial-failed',
-      peer: address,
-      reason,
-      ...(retryInMs === undefined ? {} : { retryInMs }),
-    });
-    if (retryInMs === undefined) this.#giveUp(address, reason);
   }
 
   /** Tells the core a dial it asked for failed, and drops what was queued for that address. */
@@ -359,7 +324,7 @@ export class OverlayLinks<M> {
   /** Closes every connection: with goodbyes and a flush when `graceful`, at once otherwise. */
   async stop(graceful: boolean): Promise<void> {
     this.#stopped = true;
-    this.#dialer.stop();
+    this.#dials.stop();
     this.#handshake.stop();
     await closeAll(this.#connections, graceful, this.#options.limits.stopGraceMs);
   }
