@@ -2,7 +2,7 @@ import { createRng, type Rng } from '../core/rng.js';
 import type { HostCommand } from '../host/messages.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { OverlaySettings } from '../peer/overlay-protocol.js';
-import { percentile, summarizeGraph } from '../report/graph.js';
+import { componentsOf, percentile, summarizeGraph, symmetric } from '../report/graph.js';
 import type { MeshState } from './mesh.js';
 import { openFilesNow, overlayFileProblem } from './overlay-resources.js';
 import type { OverlayReport } from './overlay-result.js';
@@ -93,9 +93,10 @@ export class OverlayEmulation {
     }
     this.#checkedAt = now;
     this.#peakFiles = Math.max(this.#peakFiles, openFilesNow() ?? 0);
-    const graph = summarizeGraph(adjacencyOf(mesh));
-    this.#linkCount = graph.edges;
-    this.#formed = graph.components === 1 && graph.degree.min > 0;
+    // Components only: the diameter's BFS runs are for the report, not for every check.
+    const graph = symmetric(adjacencyOf(mesh));
+    this.#linkCount = graph.reduce((sum, n) => sum + n.length, 0) / 2;
+    this.#formed = graph.every((n) => n.length > 0) && componentsOf(graph).every((c) => c === 0);
     return this.#formed;
   }
 
