@@ -29,7 +29,10 @@ test('200 overlay peers over TCP form one overlay, deliver every message to ever
   let wrong: string[] = [];
   await settles(() => {
     const { perPair } = countPairs(net.endpoints());
-    wrong = net.linkPairs().filter((pair) => perPair.get(pair) !== 1);
+    wrong = net
+      .linkPairs()
+      .filter((pair) => perPair.get(pair) !== 1)
+      .map((pair) => `${pair}: ${perPair.get(pair)}`);
     return wrong.length === 0;
   }, 'one kernel connection per link').catch((error: Error) => {
     throw new Error(`${error.message}: ${wrong.slice(0, 5).join(', ')}`);

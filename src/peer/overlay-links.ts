@@ -55,7 +55,7 @@ export class OverlayLinks<M> {
    * the other end kept that one and closed ours): that one takes over silently, and the core
    * hears of a peer-down only if it fails too.
    */
-  readonly #takeover = new Map<string, string>();
+  readonly #takeover = new Map<string, { readonly address: string; readonly reason: string }>();
   /** Links the core asked to close: their peer-down comes when they have closed. */
   readonly #closing = new WeakSet<Connection>();
   /** Addresses to send the core's `join` through once linked. */
@@ -129,9 +129,15 @@ export class OverlayLinks<M> {
     this.#disconnected(connection, reason);
   }
 
-  /** Local ports of every socket open now (to tell its connections apart in the kernel's table). */
-  localPorts(): number[] {
-    return [...this.#connections].flatMap((c) => c.socket.localPort ?? []);
+  /**
+   * `localPort>remotePort` of every socket open now, to tell its connections apart in the
+   * kernel's table (a local port alone is not enough: the kernel reuses an ephemeral port for
+   * connections to different listeners).
+   */
+  socketEnds(): string[] {
+    return [...this.#connections].flatMap(({ socket }) =>
+      socket.localPort === undefined ? [] : [`${socket.localPort}>${socket.remotePort}`],
+    );
   }
 
   direction(id: string): 'inbound' | 'outbound' | undefined {
@@ -286,27 +292,26 @@ export class OverlayLinks<M> {
 
   #onClose(connection: Connection, reason: string): void {
     this.#connections.delete(connection);
-    if (this.#handshake.closed(connection, reason, isLocalShortage(reason))) return;
+    const wasDial = this.#handshake.closed(connection, reason, isLocalShortage(reason));
     const id = connection.identity?.nodeId;
-    if (id !== undefined && this.#closing.has(connection)) {
+    if (!wasDial && id !== undefined && this.#closing.has(connection)) {
       // The core closed it; it hears of the close unless another connection to the node is up.
-      if (!this.#stopped && !this.#links.has(id)) {
-        this.#options.input({ kind: 'peer-down', peer: id, reason });
-      }
-      return;
-    }
-    if (id === undefined || this.#retired.has(connection)) return;
-    if (this.#links.get(id) === connection) {
+      if (!this.#links.has(id)) this.#down(id, reason);
+    } else if (!wasDial && id !== undefined && this.#links.get(id) === connection) {
       this.#links.delete(id);
-      if (this.#candidate(id, connection.identity?.address ?? '')) {
-        this.#takeover.set(id, reason);
-        return;
-      }
-    } else if (!this.#takeover.has(id) || this.#candidate(id, connection.identity?.address ?? '')) {
-      return;
+      this.#disconnected(connection, reason);
+      const address = connection.identity?.address ?? connection.remote;
+      if (this.#candidate(id, address)) this.#takeover.set(id, { address, reason });
+      else this.#down(id, reason);
     }
+    // A link waiting for a takeover whose last candidate just failed is down after all.
+    for (const [waiting, { address, reason: why }] of this.#takeover) {
+      if (!this.#links.has(waiting) && !this.#candidate(waiting, address)) this.#down(waiting, why);
+    }
+  }
+
+  #down(id: string, reason: string): void {
     this.#takeover.delete(id);
-    this.#disconnected(connection, reason);
     if (!this.#stopped) this.#options.input({ kind: 'peer-down', peer: id, reason });
   }
 

@@ -151,9 +151,9 @@ export class OverlayPeer<M = unknown, E = unknown> {
     return this.#links?.breakLink(peer) ?? false;
   }
 
-  /** The listening port and the local ports of every connection open now. */
-  localPorts(): Set<number> {
-    return new Set([this.#port, ...(this.#links?.localPorts() ?? [])]);
+  /** `localPort>remotePort` of every connection open now (for kernel-side checks). */
+  socketEnds(): Set<string> {
+    return new Set(this.#links?.socketEnds() ?? []);
   }
 
   /** Reports the totals since start as a `counters` event. */

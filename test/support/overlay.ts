@@ -117,11 +117,12 @@ export class OverlayNet {
   /** The live peers as the kernel-side pair counter sees them. */
   endpoints(): Endpoint[] {
     return this.live.map((peer) => {
-      const ports = peer.localPorts();
+      const ends = peer.socketEnds();
       return {
         name: peer.advertised,
         port: peer.port,
-        owns: (e) => ports.has(e.localPort) && e.remoteAddress.startsWith('127.'),
+        owns: (e) =>
+          ends.has(`${e.localPort}>${e.remotePort}`) && e.remoteAddress.startsWith('127.'),
       };
     });
   }
