@@ -41,6 +41,16 @@ interface Member {
   mark(): number;
   heardFrom(since: number): Set<string>;
   endpoint(): Endpoint;
+  /** Its output lines, for a failure message. */
+  lines(): readonly string[];
+}
+
+/** The last lines of a member that tell of a failure, for a failure message. */
+function trouble(m: Member): string {
+  const bad = m
+    .lines()
+    .filter((l) => /fail|not found|error|disconnected|could not|removed/i.test(l));
+  return bad.length === 0 ? '' : `${m.kind} ${m.name} said: ${bad.slice(-8).join(' / ')}`;
 }
 
 function processMember(peer: ProcessPeer): Member {
@@ -51,6 +61,7 @@ function processMember(peer: ProcessPeer): Member {
     mark: () => peer.mark(),
     heardFrom: (since) => peer.heardFrom(since),
     endpoint: () => processEndpoint(peer),
+    lines: () => peer.stderr,
   };
 }
 
@@ -70,6 +81,7 @@ function doubleMember(double: OriginalDouble): Member {
     mark: () => double.lines.length,
     heardFrom: heard,
     endpoint: () => doubleEndpoint(double),
+    lines: () => [...double.lines, ...double.debug],
   };
 }
 
@@ -110,6 +122,7 @@ function describeMesh(members: readonly Member[]): string {
   return [
     ...views.filter((v) => v !== ''),
     `pairs not joined by one connection: ${pairsNotOne(count).join(', ') || 'none'}`,
+    ...members.map(trouble).filter((s) => s !== ''),
   ].join('; ');
 }
 

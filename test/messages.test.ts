@@ -402,6 +402,27 @@ describe('address.ts', () => {
     assert.equal(normalizeAddress('LOCALHOST:8080'), 'localhost:8080');
   });
 
+  test('parseHostPort: every numeric IPv4 spelling the resolver accepts becomes the dotted quad', () => {
+    ok('2130706433:8080', '127.0.0.1', 8080);
+    ok('127.1:8080', '127.0.0.1', 8080);
+    ok('127.0.1:8080', '127.0.0.1', 8080);
+    ok('0x7f.0.0.1:8080', '127.0.0.1', 8080);
+    ok('0x7F000001:8080', '127.0.0.1', 8080);
+    ok('0177.0.0.1:8080', '127.0.0.1', 8080);
+    ok('017700000001:1', '127.0.0.1', 1);
+    ok('127.0.0.1.:1', '127.0.0.1', 1);
+    assert.equal(normalizeAddress('2130706433:8080'), '127.0.0.1:8080');
+  });
+
+  test('parseHostPort: numbers that are no IPv4 address are refused, not taken as names', () => {
+    bad('4294967296:1', /neither an IPv4 address nor a host name/);
+    bad('256.1.1.1:1', /neither/);
+    bad('1.2.3.4.5:1', /neither/);
+    bad('0x100000000:1', /neither/);
+    bad('peer.123:1', /neither/);
+    bad('08.0.0.1:1', /neither/); // 08 is not octal
+  });
+
   test('parseHostPort: bad ports', () => {
     bad('127.0.0.1:0', /out of range/);
     bad('127.0.0.1:70000', /out of range/);

@@ -74,7 +74,7 @@ function eventsOf<T extends PeerEvent['type']>(
  * its first dial (failed with `reason`, not retried), and a few gossip rounds later still has no
  * link and made no further attempt.
  */
-async function assertGivesUpItself(t: TestContext, name: string, reason: RegExp): Promise<void> {
+async function assertGivesUpItself(t: TestContext, name: string): Promise<void> {
   const peers = tracked(t);
   const port = await findFreePortRange(1);
   const peer = new Peer({ ...TEST_PEER, port, connect: `${name}:${port}` });
@@ -84,7 +84,7 @@ async function assertGivesUpItself(t: TestContext, name: string, reason: RegExp)
   await peer.start();
   const event = await failed;
   assert.equal(event.peer, `${name}:${port}`);
-  assert.match(event.reason, reason);
+  assert.equal(event.code, 'SELF');
   assert.equal(event.retryInMs, undefined, 'not retried');
   // A few gossip rounds later: still no link, no further attempt.
   await until(peers, () => eventsOf(log, peer, 'message-sent').length >= 3, 'gossip rounds');
@@ -204,9 +204,20 @@ describe('joining', () => {
     }
   });
 
-  for (const name of ['localhost', '127.0.0.1', '0.0.0.0', '127.1.2.3', '[::ffff:127.0.0.1]']) {
+  // The numeric spellings of 127.0.0.1 that the resolver accepts (inet_aton) are canonicalised.
+  for (const name of [
+    'localhost',
+    '127.0.0.1',
+    '0.0.0.0',
+    '127.1.2.3',
+    '[::ffff:127.0.0.1]',
+    '2130706433',
+    '127.1',
+    '0x7f.0.0.1',
+    '0177.0.0.1',
+  ]) {
     test(`a peer given --connect ${name}:<its own port> never links to itself`, async (t) => {
-      await assertGivesUpItself(t, name, /this peer|itself/);
+      await assertGivesUpItself(t, name);
     });
   }
   test('a peer reaching itself under a name it cannot recognise gives that name up', async (t) => {
@@ -218,7 +229,7 @@ describe('joining', () => {
       t.skip(`${name} does not resolve to a loopback address`);
       return;
     }
-    await assertGivesUpItself(t, name, /this peer/);
+    await assertGivesUpItself(t, name);
   });
 });
 

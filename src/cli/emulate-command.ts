@@ -8,13 +8,16 @@ import {
 } from '../emulator/emulate.js';
 import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
+import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
+import { LiveSession, MAX_LABELLED_PEERS } from '../ui/live-session.js';
+import { DEFAULT_UI_HOST } from '../ui/server.js';
 import {
   addOverlayOptions,
   type OverlayFlags,
   overlaySettingsOf,
   rateOption,
 } from './overlay-options.js';
-import { integerOption, portOrZeroOption, secondsOption } from './parsers.js';
+import { hostOption, integerOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The `emulate` options, as commander parses them. */
 interface EmulateCommandOptions extends OverlayFlags {
@@ -31,6 +34,11 @@ interface EmulateCommandOptions extends OverlayFlags {
   readonly matrix?: true;
   /** `--no-proof` makes this false. */
   readonly proof: boolean;
+  readonly ui?: number;
+  readonly uiHost: string;
+  readonly metrics?: number;
+  readonly metricsHost: string;
+  readonly metricsPerPeer?: true;
 }
 
 /** One port each, from the base port on. */
@@ -158,7 +166,23 @@ export function registerEmulate(program: Command): void {
     .option(
       '--no-proof',
       "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
-    );
+    )
+    .option(
+      '--ui <PORT>',
+      'Serve a live view of the network on this port; the run then stays up until Ctrl-C (or --duration)',
+      (text) => portOrZeroOption(text),
+    )
+    .option('--ui-host <HOST>', 'Interface the live view is served on', hostOption, DEFAULT_UI_HOST)
+    .option('--metrics <PORT>', 'Serve Prometheus metrics of all peers on GET /metrics', (text) =>
+      portOrZeroOption(text),
+    )
+    .option(
+      '--metrics-host <HOST>',
+      'Interface the metrics are served on',
+      hostOption,
+      DEFAULT_METRICS_HOST,
+    )
+    .option('--metrics-per-peer', 'Label the metrics by peer instead of summing over all peers');
   addOverlayOptions(command);
   command.action(async (options: EmulateCommandOptions) => {
     const overlay = overlaySettingsOf(options);
@@ -170,6 +194,26 @@ export function registerEmulate(program: Command): void {
     };
     process.once('SIGINT', onSigint);
     const progress = options.quiet ? undefined : progressReporter(process.stderr);
+    if (options.metricsPerPeer && options.peers > MAX_LABELLED_PEERS) {
+      command.error(
+        `error: --metrics-per-peer labels at most ${MAX_LABELLED_PEERS} peers, not ${options.peers}`,
+        { exitCode: 2 },
+      );
+    }
+    const live = new LiveSession({
+      stderr: process.stderr,
+      ...(options.ui === undefined ? {} : { ui: { port: options.ui, host: options.uiHost } }),
+      ...(options.metrics === undefined
+        ? {}
+        : {
+            metrics: {
+              port: options.metrics,
+              host: options.metricsHost,
+              perPeer: options.metricsPerPeer === true,
+            },
+          }),
+    });
+    let liveFailed = false;
     let result: EmulationResult;
     try {
       result = await runEmulation(
@@ -185,8 +229,23 @@ export function registerEmulate(program: Command): void {
           ...(options.rate === undefined ? {} : { rate: options.rate }),
           ...(overlay === undefined ? {} : { overlay }),
           signal: controller.signal,
+          hold: options.ui !== undefined,
+          observe: live.observe,
+          ...(options.metrics === undefined ? {} : { observeBytes: live.addBytes }),
+          onLaunch: (run) => {
+            live.onLaunch(run);
+            live.ready.catch((error: unknown) => {
+              liveFailed = true;
+              const code = (error as NodeJS.ErrnoException).code ?? String(error);
+              process.stderr.write(`error: cannot serve the live view or metrics: ${code}\n`);
+              controller.abort();
+            });
+          },
         },
-        progress?.update,
+        (update) => {
+          live.progress(update);
+          progress?.update(update);
+        },
       );
     } catch (error) {
       if (error instanceof EmulationSetupError)
@@ -195,12 +254,13 @@ export function registerEmulate(program: Command): void {
     } finally {
       progress?.done();
       process.removeListener('SIGINT', onSigint);
+      await live.close();
     }
     process.stdout.write(
       options.json
         ? `${JSON.stringify(result, null, 2)}\n`
         : renderReport(result, { matrix: options.matrix === true }),
     );
-    process.exitCode = exitStatusOfResult(result);
+    process.exitCode = liveFailed ? EXIT_NO_MESH : exitStatusOfResult(result);
   });
 }

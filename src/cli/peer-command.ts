@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { runPeerProcess } from '../host/peer-process.js';
+import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
+import { PEER_DEFAULTS } from '../peer/options.js';
 import { formatHostPort, type HostPort } from '../protocol/address.js';
 import { addOverlayOptions, type OverlayFlags, overlaySettingsOf } from './overlay-options.js';
 import { hostOption, hostPortOption, portOrZeroOption, secondsOption } from './parsers.js';
@@ -13,6 +15,8 @@ interface PeerCommandOptions extends OverlayFlags {
   readonly connect?: HostPort;
   readonly bind: string;
   readonly json?: true;
+  readonly metrics?: number;
+  readonly metricsHost: string;
 }
 
 /**
@@ -22,18 +26,23 @@ interface PeerCommandOptions extends OverlayFlags {
 export function registerPeer(program: Command): void {
   const command = program
     .description('Provides a peer exchange that imples a naive messaging functionality')
-    .option('-P, --period <PERIOD>', 'Messaging period', (text) => secondsOption(text), 2)
+    .option(
+      '-P, --period <PERIOD>',
+      'Messaging period',
+      (text) => secondsOption(text),
+      PEER_DEFAULTS.periodMs / 1_000,
+    )
     .option(
       '--address <ADDRESS>',
       'Public address to be sent as a peer address',
       (text) => hostOption(text),
-      '127.0.0.1',
+      PEER_DEFAULTS.advertisedHost,
     )
     .option(
       '-p, --port <PORT>',
       'Port of the current peer to listen to',
       (text) => portOrZeroOption(text),
-      8080,
+      PEER_DEFAULTS.port,
     )
     .option('-c, --connect <CONNECT>', 'Address of the peer to connect to initially', (text) =>
       hostPortOption(text),
@@ -42,15 +51,27 @@ export function registerPeer(program: Command): void {
       '--bind <HOST>',
       'Interface to listen on (:: for IPv6 and IPv4)',
       (text) => hostOption(text),
-      '0.0.0.0',
+      PEER_DEFAULTS.bindHost,
     )
-    .option('--json', 'Also print every event as a JSON line on standard output');
+    .option('--json', 'Also print every event as a JSON line on standard output')
+    .option('--metrics <PORT>', 'Serve Prometheus metrics on GET /metrics at this port', (text) =>
+      portOrZeroOption(text),
+    )
+    .option(
+      '--metrics-host <HOST>',
+      'Interface the metrics are served on',
+      (text) => hostOption(text),
+      DEFAULT_METRICS_HOST,
+    );
   addOverlayOptions(command).action(async (options: PeerCommandOptions) => {
     const startedAt = now();
     const overlay = overlaySettingsOf(options);
     process.exitCode = await runPeerProcess({
       startedAt,
       json: options.json === true,
+      ...(options.metrics === undefined
+        ? {}
+        : { metrics: { port: options.metrics, host: options.metricsHost } }),
       peer: {
         port: options.port,
         bindHost: options.bind,

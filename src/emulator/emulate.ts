@@ -3,6 +3,7 @@ import { createRng } from '../core/rng.js';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
+import { PEER_DEFAULTS } from '../peer/options.js';
 import type { OverlaySettings } from '../peer/overlay-protocol.js';
 import { formatHostPort } from '../protocol/address.js';
 import {
@@ -17,7 +18,7 @@ import {
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { OverlayEmulation } from './overlay-emulation.js';
-import { type PeerOutcome, PeerPool } from './pool.js';
+import { type PeerHandle, type PeerOutcome, PeerPool } from './pool.js';
 import { startRate } from './rate.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
 import type { EmulationConfig, EmulationResult, EmulationStatus, PeerReport } from './result.js';
@@ -49,6 +50,30 @@ export interface EmulationOptions {
   readonly rate?: number;
   /** Seed of every random choice of the run (senders, the overlay cores). Default 1. */
   readonly seed?: number;
+  /**
+   * Once the mesh formed, keep running (and measuring messages) until the signal aborts, instead
+   * of for `durationMs`; that abort then ends the run as `mesh`. For the live view (`--ui`).
+   */
+  readonly hold?: boolean;
+  /** Every event of every peer (peer index, event), as it arrives: for metrics and the live view. */
+  readonly observe?: (peer: number, event: PeerEvent) => void;
+  /** Bytes moved by peer i's sockets, reported by its thread about once a second (for metrics). */
+  readonly observeBytes?: (peer: number, bytesIn: number, bytesOut: number) => void;
+  /** Called once the peers are spawned, with the handle that reads and steers the running network. */
+  readonly onLaunch?: (run: LiveRun) => void;
+}
+
+/** The running network, for a live view: what it is now, and the faults it can be dealt. */
+export interface LiveRun {
+  readonly addresses: readonly string[];
+  /** The document `--json` prints, as if the run were stopped now. */
+  snapshot(): EmulationResult;
+  /** Stops peer i (with goodbyes); a deliberate stop is no failure of the run. */
+  kill(peer: number): void;
+  /** Starts a stopped peer i again on its port, joining through a running peer. */
+  restart(peer: number): void;
+  /** Breaks the link between peers i and j as a network failure would (both reconnect). */
+  breakLink(peer: number, other: number): void;
 }
 
 export type EmulationPhase = 'starting' | 'forming' | 'running' | 'stopping';
@@ -72,8 +97,8 @@ export class EmulationSetupError extends Error {
 }
 
 export const DEFAULTS = {
-  basePort: 8080,
-  periodMs: 2_000,
+  basePort: PEER_DEFAULTS.port,
+  periodMs: PEER_DEFAULTS.periodMs,
   durationMs: 0,
   timeoutMs: 30_000,
 } as const;
@@ -173,10 +198,14 @@ export async function runEmulation(
     report();
   };
 
+  /** Peers stopped on purpose through `LiveRun.kill` (until restarted). */
+  const killed = new Set<number>();
   const onEvent = (i: number, event: PeerEvent): void => {
+    options.observe?.(i, event);
     overlay?.onEvent(i, event);
     switch (event.type) {
       case 'listening':
+        if (listenedAt[i] !== undefined) break; // a restart
         account(i);
         listenedAt[i] = event.at;
         listening++;
@@ -190,6 +219,9 @@ export async function runEmulation(
           if (meshAt === undefined && mesh.complete) meshAt = lastLinkAt;
           report();
         }
+        break;
+      case 'stopped':
+        if (!frozen && mesh.clear(i)) report();
         break;
       case 'message-sent':
         // Through an overlay a message is meant for the whole network, not only the links.
@@ -209,6 +241,7 @@ export async function runEmulation(
   };
   const onEnd = (i: number, outcome: PeerOutcome): void => {
     const port = ports[i];
+    if (killed.has(i)) return;
     let error: string | undefined;
     if (outcome.outcome === 'listen-failed') {
       error = outcome.code === 'EADDRINUSE' ? `port ${port} is already in use` : outcome.message;
@@ -238,7 +271,10 @@ export async function runEmulation(
         if (check()) finish('done');
       };
       const onAbort = (): void => finish('aborted');
-      const timer = setTimeout(() => finish('timeout'), Math.max(0, deadline - now()));
+      const timer =
+        deadline === Number.POSITIVE_INFINITY
+          ? undefined
+          : setTimeout(() => finish('timeout'), Math.max(0, deadline - now()));
       waiters.add(test);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) finish('aborted');
@@ -248,30 +284,66 @@ export async function runEmulation(
 
   const launchedAt = now();
   const deadline = launchedAt + config.timeoutMs;
-  const pool = new PeerPool({ threads, peersPerThread: Math.ceil(n / threads) });
+  const pool = new PeerPool({
+    threads,
+    peersPerThread: Math.ceil(n / threads),
+    meterBytes: options.observeBytes !== undefined,
+  });
   enter('starting');
   const rssBefore = process.memoryUsage().rss;
-  const handles = chainOptions(ports, {
+  const peerOptions = chainOptions(ports, {
     // With --rate the emulator sends every message; the peers' own gossip waits an hour.
     periodMs: config.rate === null ? config.periodMs : 3_600_000,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
-  }).map((peerOptions, i) => {
+  });
+  const spawn = (i: number, connect?: string): PeerHandle => {
     // Peers started at one instant would all gossip at one instant, a burst no real network
     // sees: each starts at its own random phase of the period, as if started independently.
     const firstGossipMs = Math.random() * config.periodMs;
+    const spawned = {
+      ...peerOptions[i],
+      firstGossipMs,
+      ...overlay?.peerOptions(i),
+      ...(connect === undefined ? {} : { connect }),
+    };
     const handle = pool.spawn(
-      { ...peerOptions, firstGossipMs, ...overlay?.peerOptions(i) },
+      spawned,
       (event) => onEvent(i, event),
+      (bytesIn, bytesOut) => options.observeBytes?.(i, bytesIn, bytesOut),
     );
     void handle.done.then((outcome) => onEnd(i, outcome));
     return handle;
+  };
+  const handles = ports.map((_, i) => spawn(i));
+
+  let windowStart: number | undefined;
+  let windowEnd: number | undefined;
+  options.onLaunch?.({
+    addresses,
+    snapshot: () => snapshot(failed() ? 'failed' : meshAt === undefined ? 'interrupted' : 'mesh'),
+    kill: (i) => {
+      if (frozen || killed.has(i)) return;
+      killed.add(i);
+      handles[i]?.send({ type: 'stop' });
+    },
+    restart: (i) => {
+      if (frozen || !killed.has(i)) return;
+      const through = addresses.find((_, j) => j !== i && !killed.has(j));
+      void handles[i]?.done.then(() => {
+        if (frozen) return;
+        killed.delete(i);
+        handles[i] = spawn(i, through);
+      });
+    },
+    breakLink: (i, j) => {
+      const other = addresses[j];
+      if (!frozen && other !== undefined) handles[i]?.send({ type: 'break-link', peer: other });
+    },
   });
 
   let status: EmulationStatus;
   let stopRate = (): void => {};
-  let windowStart: number | undefined;
-  let windowEnd: number | undefined;
   let outcome = await waitFor(() => accounted >= n, deadline);
   if (outcome === 'done' && !failed()) {
     enter('forming');
@@ -289,7 +361,8 @@ export async function runEmulation(
     outcome = await waitFor(() => formed() || failed(), deadline);
     if (outcome === 'done' && overlay !== undefined) overlay.onFormed(rssBefore, basePort);
   }
-  if (outcome === 'done' && !failed() && config.durationMs > 0) {
+  const holding = options.hold === true && config.durationMs === 0;
+  if (outcome === 'done' && !failed() && (config.durationMs > 0 || holding)) {
     enter('running');
     if (overlay !== undefined) {
       await overlay.counters('before', handles, errors, waitFor, deadline + config.durationMs);
@@ -306,12 +379,17 @@ export async function runEmulation(
         (i) => handles[i]?.send({ type: 'broadcast' }),
       );
     }
-    outcome = await waitFor(failed, windowStart + config.durationMs);
+    outcome = await waitFor(
+      failed,
+      holding ? Number.POSITIVE_INFINITY : windowStart + config.durationMs,
+    );
     windowEnd = now();
     log.close(windowEnd);
     stopRate();
     overlay?.closeWindow();
-    if (outcome === 'timeout') {
+    // Held until Ctrl-C: that is how such a run ends, not an interruption.
+    if (holding && outcome === 'aborted') outcome = 'done';
+    else if (outcome === 'timeout') {
       // The duration is over: let the window's last messages arrive.
       outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
       if (outcome === 'timeout') outcome = 'done';
@@ -336,50 +414,55 @@ export async function runEmulation(
   overlay?.dispose();
   await pool.destroy();
 
-  const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
-  const peers: PeerReport[] = ports.map((port, i) => {
-    const at = listenedAt[i];
+  return snapshot(status);
+
+  /** The document `--json` prints, from the network as it is now (frozen once stopping began). */
+  function snapshot(status: EmulationStatus): EmulationResult {
+    const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
+    const peers: PeerReport[] = ports.map((port, i) => {
+      const at = listenedAt[i];
+      return {
+        port,
+        address: addresses[i] ?? '',
+        listenedMs: at === undefined ? null : at - launchedAt,
+        neighbours: neighbours[i] ?? [],
+        foreign: mesh.foreign(i),
+        error: errors[i] ?? null,
+      };
+    });
+    const listenTimes = listenedAt.filter((at) => at !== undefined);
+    const firstListen = Math.min(...listenTimes);
+    const lastListen = Math.max(...listenTimes);
+    const allListened = listenTimes.length === n;
     return {
-      port,
-      address: addresses[i] ?? '',
-      listenedMs: at === undefined ? null : at - launchedAt,
-      neighbours: neighbours[i] ?? [],
-      foreign: mesh.foreign(i),
-      error: errors[i] ?? null,
+      status,
+      config,
+      launchedAt,
+      elapsedMs: now() - launchedAt,
+      allListeningMs: allListened ? lastListen - launchedAt : null,
+      mesh:
+        meshAt === undefined || !allListened
+          ? null
+          : {
+              fromLaunchMs: meshAt - launchedAt,
+              fromFirstStartMs: meshAt - firstListen,
+              fromLastStartMs: meshAt - lastListen,
+            },
+      links: countLinks(ports, neighbours),
+      // An overlay is meant to miss most pairs: listing them would be N^2/2 entries.
+      missingLinks: overlay === undefined ? missingLinks(ports, neighbours) : [],
+      messages: {
+        windowMs: windowStart === undefined ? 0 : (windowEnd ?? now()) - windowStart,
+        sent: log.messages,
+        expected: log.expected,
+        received: log.deliveries,
+      },
+      latencyMs: latencyStats(log.latency()),
+      peers,
+      overlay:
+        overlay?.report(mesh, meshAt === undefined || !allListened ? null : meshAt - lastListen) ??
+        null,
+      failures: errors.filter((e) => e !== undefined),
     };
-  });
-  const listenTimes = listenedAt.filter((at) => at !== undefined);
-  const firstListen = Math.min(...listenTimes);
-  const lastListen = Math.max(...listenTimes);
-  const allListened = listenTimes.length === n;
-  return {
-    status,
-    config,
-    launchedAt,
-    elapsedMs: now() - launchedAt,
-    allListeningMs: allListened ? lastListen - launchedAt : null,
-    mesh:
-      meshAt === undefined || !allListened
-        ? null
-        : {
-            fromLaunchMs: meshAt - launchedAt,
-            fromFirstStartMs: meshAt - firstListen,
-            fromLastStartMs: meshAt - lastListen,
-          },
-    links: countLinks(ports, neighbours),
-    // An overlay is meant to miss most pairs: listing them would be N^2/2 entries.
-    missingLinks: overlay === undefined ? missingLinks(ports, neighbours) : [],
-    messages: {
-      windowMs: windowStart === undefined || windowEnd === undefined ? 0 : windowEnd - windowStart,
-      sent: log.messages,
-      expected: log.expected,
-      received: log.deliveries,
-    },
-    latencyMs: latencyStats(log.latency()),
-    peers,
-    overlay:
-      overlay?.report(mesh, meshAt === undefined || !allListened ? null : meshAt - lastListen) ??
-      null,
-    failures: errors.filter((e) => e !== undefined),
-  };
+  }
 }

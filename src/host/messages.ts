@@ -12,6 +12,8 @@ import type { PeerOptions } from '../peer/peer.js';
 export interface HostedPeerTask {
   /** A full-mesh peer, or an overlay peer when `overlay` is set. */
   readonly options: PeerOptions | OverlayPeerOptions;
+  /** Report the bytes the peer's sockets move (`bytes` messages, about once a second). */
+  readonly meterBytes?: boolean;
   /** Transferred with the task: events go out over it, commands come in. */
   readonly port: MessagePort;
 }
@@ -33,7 +35,9 @@ export type HostCommand =
   | { readonly type: 'kill' };
 
 /** What a hosted peer tells its host over the port. */
-export type HostMessage = { readonly type: 'event'; readonly event: PeerEvent };
+export type HostMessage =
+  | { readonly type: 'event'; readonly event: PeerEvent }
+  | { readonly type: 'bytes'; readonly bytesIn: number; readonly bytesOut: number };
 
 /** How a hosted peer's task ends. */
 export type HostResult =

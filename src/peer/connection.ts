@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
+import type { Direction, LinkConnection, RemoteIdentity } from '../core/links.js';
+import { type Reason, reason } from '../core/reasons.js';
 import { formatHostPort } from '../protocol/address.js';
 import { FrameDecoder } from '../protocol/frame.js';
 import { decodeMessage, encodeMessage, type Message } from '../protocol/messages.js';
-import type { Direction } from './events.js';
 
 /**
  * Bytes we let pile up unsent on one socket before deciding the remote is not reading. A peer
@@ -12,20 +13,6 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
 
 /** How long a socket we ended may take to close on its own before we destroy it. */
 export const CLOSE_GRACE_MS = 1_000;
-
-/** A socket error as a short reason: its code, explained where the code alone says little. */
-export function describeSocketError(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'ENOTFOUND':
-      return `the name does not resolve (ENOTFOUND)`;
-    case 'EAI_AGAIN':
-      return `the name could not be resolved now (EAI_AGAIN)`;
-    case undefined:
-      return error.message;
-    default:
-      return error.code;
-  }
-}
 
 /**
  * Socket errors that are this host's shortage, not the remote's absence (a mesh near the open-file
@@ -38,25 +25,30 @@ const LOCAL_SHORTAGES: ReadonlySet<string> = new Set([
   'EADDRNOTAVAIL',
 ]);
 
-export function isLocalShortage(reason: string): boolean {
-  return LOCAL_SHORTAGES.has(reason);
+/** A socket error as a reason: its code, explained where the code alone says little. */
+export function describeSocketError(error: NodeJS.ErrnoException): Reason {
+  switch (error.code) {
+    case 'ENOTFOUND':
+      return reason('SOCKET_ERROR', 'the name does not resolve (ENOTFOUND)');
+    case 'EAI_AGAIN':
+      return reason('SOCKET_ERROR', 'the name could not be resolved now (EAI_AGAIN)');
+    case undefined:
+      return reason('SOCKET_ERROR', error.message);
+    default:
+      return reason(
+        LOCAL_SHORTAGES.has(error.code) ? 'LOCAL_SHORTAGE' : 'SOCKET_ERROR',
+        error.code,
+      );
+  }
 }
 
-/** Who is at the other end, once its first frame (or the legacy grace period) told us. */
-export interface RemoteIdentity {
-  /** The peer-table key: the node id, or `addr:` + address for peers of the original. */
-  readonly key: string;
-  /** The address the peer is reachable at: the one we dialed, or the one it announced. */
-  readonly address: string;
-  readonly nodeId?: string;
-  readonly features: ReadonlySet<string>;
-}
+export type { RemoteIdentity };
 
 export interface ConnectionHandlers {
   message(connection: Connection, message: Message): void;
   /** The remote broke the protocol (bad frame or body); the owner must end the connection. */
-  invalid(connection: Connection, reason: string): void;
-  close(connection: Connection, reason: string): void;
+  invalid(connection: Connection, reason: Reason): void;
+  close(connection: Connection, reason: Reason): void;
 }
 
 /**
@@ -64,10 +56,14 @@ export interface ConnectionHandlers {
  * hands whole messages to its owner, and turns every socket failure into one `close` call with a
  * reason. Nothing here throws into a socket callback.
  */
-export class Connection {
+let nextId = 1;
+
+export class Connection implements LinkConnection {
+  /** Unique in this process: link arbitration tells connections apart by it. */
+  readonly id = nextId++;
   identity: RemoteIdentity | undefined;
   readonly remote: string;
-  #reason: string | undefined;
+  #reason: Reason | undefined;
   #closedLocally = false;
   #closed = false;
   #deadline: NodeJS.Timeout | undefined;
@@ -88,7 +84,7 @@ export class Connection {
       this.#reason ??= describeSocketError(error);
     });
     socket.on('end', () => {
-      this.#reason ??= 'closed by the peer';
+      this.#reason ??= reason('CLOSED_BY_PEER', 'closed by the peer');
     });
     socket.on('close', () => this.#onClose());
   }
@@ -106,12 +102,12 @@ export class Connection {
   }
 
   /** Closes the connection unless it is already closing, once `ms` pass without `clearDeadline`. */
-  setDeadline(ms: number, reason: string, onExpiry?: () => void): void {
+  setDeadline(ms: number, why: Reason | undefined, onExpiry?: () => void): void {
     this.clearDeadline();
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
       if (onExpiry) onExpiry();
-      else this.destroy(reason);
+      else this.destroy(why ?? reason('INTERNAL', 'deadline'));
     }, ms);
   }
 
@@ -128,16 +124,21 @@ export class Connection {
   write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
     if (this.socket.writableLength + frame.length > MAX_UNSENT_BYTES) {
-      this.destroy(`the peer is not reading (${this.socket.writableLength} bytes unsent)`);
+      this.destroy(
+        reason(
+          'NOT_READING',
+          `the peer is not reading (${this.socket.writableLength} bytes unsent)`,
+        ),
+      );
       return;
     }
     this.socket.write(frame);
   }
 
   /** Sends what is queued, then closes; destroys the socket if it does not close in time. */
-  close(reason: string): void {
+  close(why: Reason): void {
     if (this.closed) return;
-    this.#reason = reason;
+    this.#reason = why;
     this.#closedLocally = true;
     this.clearDeadline();
     this.socket.end();
@@ -145,9 +146,9 @@ export class Connection {
   }
 
   /** Closes at once, dropping anything unsent. */
-  destroy(reason: string): void {
+  destroy(why: Reason): void {
     if (this.#reason === undefined) {
-      this.#reason = reason;
+      this.#reason = why;
       this.#closedLocally = true;
     }
     this.clearDeadline();
@@ -160,31 +161,38 @@ export class Connection {
     try {
       frames = this.#decoder.push(chunk);
     } catch (error) {
-      this.#invalid(error instanceof Error ? error.message : String(error));
+      this.#invalid(
+        reason('INVALID_MESSAGE', error instanceof Error ? error.message : String(error)),
+      );
       return;
     }
     for (const frame of frames) {
       try {
         const decoded = decodeMessage(frame);
         if (!decoded.ok) {
-          this.#invalid(decoded.error);
+          this.#invalid(reason('INVALID_MESSAGE', decoded.error));
           return;
         }
         this.handlers.message(this, decoded.value);
       } catch (error) {
         // A bug of ours must cost this one connection, never the process (or the worker thread
         // and every peer on it).
-        this.#invalid(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+        this.#invalid(
+          reason(
+            'INTERNAL',
+            `internal error: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
         return;
       }
       if (this.closed) return;
     }
   }
 
-  #invalid(reason: string): void {
-    this.handlers.invalid(this, reason);
+  #invalid(why: Reason): void {
+    this.handlers.invalid(this, why);
     // The owner ends it; make sure of it, since nothing more may be read from this stream.
-    this.destroy(reason);
+    this.destroy(why);
   }
 
   #onClose(): void {
@@ -192,6 +200,6 @@ export class Connection {
     this.#closed = true;
     this.clearDeadline();
     clearTimeout(this.#closeTimer);
-    this.handlers.close(this, this.#reason ?? 'closed');
+    this.handlers.close(this, this.#reason ?? reason('CLOSED_BY_PEER', 'closed'));
   }
 }

@@ -1,21 +1,17 @@
-import { type BackoffPolicy, backoffDelay } from './backoff.js';
+import { type BackoffPolicy, backoffDelay } from '../core/backoff.js';
+import type { Reason } from '../core/reasons.js';
 
-/** How one dial attempt ended. `retry: false` means trying again would not help (e.g. it is us). */
-export type DialOutcome =
-  | { ok: true }
-  | {
-      ok: false;
-      reason: string;
-      retry: boolean;
-      /** This host ran short (of sockets): retried without counting against the address. */
-      local?: boolean;
-    };
+/**
+ * How one dial attempt ended. `retry: false` means trying again would not help (e.g. it is us). A
+ * `LOCAL_SHORTAGE` (this host out of sockets) is retried without counting against the address.
+ */
+export type DialOutcome = { ok: true } | { ok: false; reason: Reason; retry: boolean };
 
 export interface DialerOptions {
   /** Makes one attempt; must settle, never reject. */
   attempt(address: string): Promise<DialOutcome>;
   /** Told of every failed attempt, with the delay before the next one (undefined: given up). */
-  failed(address: string, reason: string, retryInMs: number | undefined): void;
+  failed(address: string, reason: Reason, retryInMs: number | undefined): void;
   /** Dials running at once; the rest wait in line. */
   maxConcurrent: number;
   /** Addresses waiting in line; beyond it new ones are dropped (a hostile peer list stays bounded). */
@@ -82,19 +78,14 @@ export class Dialer {
       if (outcome.ok || this.#stopped) {
         this.#attempts.delete(address);
       } else {
-        this.#retryLater(address, policy, outcome.reason, outcome.retry, outcome.local === true);
+        this.#retryLater(address, policy, outcome.reason, outcome.retry);
       }
       this.#pump();
     });
   }
 
-  #retryLater(
-    address: string,
-    policy: BackoffPolicy,
-    reason: string,
-    retry: boolean,
-    local: boolean,
-  ): void {
+  #retryLater(address: string, policy: BackoffPolicy, reason: Reason, retry: boolean): void {
+    const local = reason.code === 'LOCAL_SHORTAGE';
     const attempt = this.#attempts.get(address) ?? 0;
     if (!retry || (!local && attempt + 1 >= policy.maxAttempts)) {
       this.#attempts.delete(address);
@@ -102,7 +93,8 @@ export class Dialer {
       return;
     }
     if (!local) this.#attempts.set(address, attempt + 1);
-    const delay = backoffDelay(policy, attempt);
+    // Jitter needs no seed here: the driver's timing is the wall clock's anyway.
+    const delay = backoffDelay(policy, attempt, Math.random);
     this.options.failed(address, reason, delay);
     const timer = setTimeout(() => {
       this.#retries.delete(address);

@@ -1,5 +1,7 @@
-/** Who dialed a link: `outbound` when this peer did, `inbound` when the remote one did. */
-export type Direction = 'inbound' | 'outbound';
+import type { Direction } from '../core/links.js';
+import type { ReasonCode } from '../core/reasons.js';
+
+export type { Direction, ReasonCode };
 
 interface Base {
   /** When it happened, from `now()` (epoch milliseconds, shared by all threads). */
@@ -28,6 +30,8 @@ export type PeerEvent = Base &
         readonly type: 'disconnected';
         readonly peer: string;
         readonly reason: string;
+        /** The reason as a stable code (match on this, not on `reason`). */
+        readonly code?: ReasonCode;
         /** The link broke (rather than being closed on purpose): the peer is dialing it again. */
         readonly reconnecting: boolean;
       }
@@ -70,9 +74,15 @@ export type PeerEvent = Base &
         readonly type: 'dial-failed';
         readonly peer: string;
         readonly reason: string;
+        readonly code?: ReasonCode;
         readonly retryInMs?: number;
       }
-    | { readonly type: 'rejected'; readonly remote: string; readonly reason: string }
+    | {
+        readonly type: 'rejected';
+        readonly remote: string;
+        readonly reason: string;
+        readonly code?: ReasonCode;
+      }
     | {
         /** A failure of the peer itself rather than of one connection (e.g. its listening socket). */
         readonly type: 'error';

@@ -1,4 +1,5 @@
-import type { BackoffPolicy } from './backoff.js';
+import type { BackoffPolicy } from '../core/backoff.js';
+import type { BucketPolicy } from '../core/token-bucket.js';
 
 /** The time and count limits of one peer. Tests shorten some of them; the CLI uses the defaults. */
 export interface PeerLimits {
@@ -32,8 +33,26 @@ export interface PeerLimits {
    * tries, and given up after 10 tries (about half a minute) when the peer is really gone.
    */
   readonly reconnectBackoff: BackoffPolicy;
-  /** A duplicate link the other side should close; we close it ourselves after this. */
+  /**
+   * A retired connection the other side should close (we hold the larger node id, so the smaller
+   * closes it once it holds the kept one, within a round trip); we close it ourselves after this.
+   * It bounds the life of every non-link connection that is not a probe, a candidate or still
+   * handshaking (those have their own deadlines): one TCP connection per pair within about 1 s.
+   */
   readonly supersededGraceMs: number;
+  /**
+   * What the peer lists of one remote can make us dial: a token per address that is not linked
+   * yet. Burst 256: the largest full mesh one process holds is 119 peers, and a remote can name at
+   * most the rest of the network, so a mesh twice that size still forms at full speed; refill 1 a
+   * second, about one newcomer a second a remote could honestly tell us of. Bitcoin's address
+   * relay: burst 1,000, 0.1 a second. A hostile list of 1,000 costs 256 dials, then one a second.
+   */
+  readonly addressBudget: BucketPolicy;
+  /**
+   * Addresses from the lists of one unproven claimant, held until its proof (then acted on) or
+   * its failure (then dropped): one full list.
+   */
+  readonly maxHeldAddresses: number;
   /** A claimed address not proven by then is not believed: the claimant's link is closed. */
   readonly proofTimeoutMs: number;
   /** Dial-back probes at once: each is a socket we open because a remote asked us to. */
@@ -55,7 +74,9 @@ export const DEFAULT_LIMITS: PeerLimits = {
   bootstrapBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: Number.POSITIVE_INFINITY },
   dialBackoff: { baseMs: 100, maxMs: 5_000, maxAttempts: 6 },
   reconnectBackoff: { baseMs: 50, maxMs: 5_000, maxAttempts: 10 },
-  supersededGraceMs: 5_000,
+  supersededGraceMs: 1_000,
+  addressBudget: { burst: 256, refillPerSecond: 1, maxBuckets: 1_024 },
+  maxHeldAddresses: 1_000,
   proofTimeoutMs: 5_000,
   maxConcurrentProofs: 32,
   maxQueuedProofs: 256,

@@ -1,3 +1,4 @@
+import { reason } from '../core/reasons.js';
 import { Feature } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 
@@ -28,6 +29,7 @@ export async function closeAll(
   graceful: boolean,
   graceMs: number,
 ): Promise<void> {
+  const stopping = reason('STOPPING', 'this peer is stopping');
   const closed = [...connections].map(
     (c) =>
       new Promise<void>((resolve) =>
@@ -36,14 +38,14 @@ export async function closeAll(
   );
   for (const connection of connections) {
     if (!graceful) {
-      connection.destroy('this peer is stopping');
+      connection.destroy(stopping);
       continue;
     }
     if (connection.identity?.features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
-    connection.close('this peer is stopping');
+    connection.close(stopping);
   }
   const grace = setTimeout(() => {
-    for (const connection of connections) connection.destroy('this peer is stopping');
+    for (const connection of connections) connection.destroy(stopping);
   }, graceMs);
   await Promise.all(closed);
   clearTimeout(grace);

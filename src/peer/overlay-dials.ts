@@ -1,5 +1,6 @@
+import type { BackoffPolicy } from '../core/backoff.js';
+import { type Reason, reason } from '../core/reasons.js';
 import { formatHostPort, parseHostPort } from '../protocol/address.js';
-import type { BackoffPolicy } from './backoff.js';
 import { Dialer, type DialOutcome } from './dialer.js';
 import type { PeerEventInit } from './events.js';
 import type { PeerLimits } from './limits.js';
@@ -17,7 +18,7 @@ export interface OverlayDialsOptions {
   attempt(address: string): Promise<DialOutcome>;
   emit(event: PeerEventInit): void;
   /** A dial failed for good (or could not start): the core must hear of it. */
-  gaveUp(address: string, reason: string): void;
+  gaveUp(address: string, reason: Reason): void;
 }
 
 /**
@@ -37,7 +38,8 @@ export class OverlayDials {
         options.emit({
           type: 'dial-failed',
           peer: address,
-          reason,
+          reason: reason.message,
+          code: reason.code,
           ...(retryInMs === undefined ? {} : { retryInMs }),
         });
         if (retryInMs === undefined) options.gaveUp(address, reason);
@@ -52,17 +54,18 @@ export class OverlayDials {
     const { port, advertisedHost, limits, selfAliases, gaveUp } = this.#options;
     const parsed = parseHostPort(address);
     if (!parsed.ok) {
-      gaveUp(address, parsed.error);
+      gaveUp(address, reason('BAD_ADDRESS', parsed.error));
       return;
     }
     if (selfAliases.has(address) || isSelfAddress(parsed.value, port, advertisedHost)) {
-      gaveUp(address, 'that address is this peer');
+      gaveUp(address, reason('SELF', 'that address is this peer'));
       return;
     }
     const normalized = formatHostPort(parsed.value);
     this.#dialer.want(normalized, bootstrap ? limits.bootstrapBackoff : CORE_DIAL);
     // The dialer drops wishes past its bound: the core must hear that this one failed.
-    if (!this.#dialer.busy(normalized)) gaveUp(normalized, 'too many dials waiting');
+    if (!this.#dialer.busy(normalized))
+      gaveUp(normalized, reason('DIAL_QUEUE_FULL', 'too many dials waiting'));
   }
 
   stop(): void {

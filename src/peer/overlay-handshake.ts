@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import type { NodeRef } from '../core/machine.js';
+import { type Reason, reason } from '../core/reasons.js';
 import { parseHostPort } from '../protocol/address.js';
 import { Feature, type Identity, type Message } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
@@ -9,6 +10,9 @@ import { HandshakeGate } from './handshake-gate.js';
 import type { PeerLimits } from './limits.js';
 import { refusal } from './overlay-refusal.js';
 import { AddressProver } from './prover.js';
+
+const STOPPING = reason('STOPPING', 'stopping');
+const CONNECTED_TO_ITSELF = reason('SELF', 'connected to itself');
 
 export interface HandshakeOptions {
   readonly self: NodeRef;
@@ -74,15 +78,21 @@ export class OverlayHandshake {
     const connection = this.#options.track(socket, 'inbound');
     this.#handshaking.add(connection);
     const { handshakeTimeoutMs } = this.#options.limits;
-    const reason = `no public_address within ${handshakeTimeoutMs} ms`;
-    connection.setDeadline(handshakeTimeoutMs, reason, () => this.#reject(connection, reason));
+    const why = reason('HANDSHAKE_TIMEOUT', `no public_address within ${handshakeTimeoutMs} ms`);
+    connection.setDeadline(handshakeTimeoutMs, why, () => this.#reject(connection, why));
   }
 
   /** One dial: settles once the acceptor has replied (and so proven our address), or failed. */
   attempt(address: string): Promise<DialOutcome> {
-    if (this.#stopped) return Promise.resolve({ ok: false, reason: 'stopping', retry: false });
+    if (this.#stopped) return Promise.resolve({ ok: false, reason: STOPPING, retry: false });
     const parsed = parseHostPort(address);
-    if (!parsed.ok) return Promise.resolve({ ok: false, reason: parsed.error, retry: false });
+    if (!parsed.ok) {
+      return Promise.resolve({
+        ok: false,
+        reason: reason('BAD_ADDRESS', parsed.error),
+        retry: false,
+      });
+    }
     const { connectTimeoutMs, proofTimeoutMs } = this.#options.limits;
     return new Promise((resolve) => {
       const socket = connect({ host: parsed.value.host, port: parsed.value.port });
@@ -90,7 +100,7 @@ export class OverlayHandshake {
       this.#dials.set(connection, resolve);
       // The acceptor replies once it has proven our address: allow for the proof.
       const wait = connectTimeoutMs + proofTimeoutMs;
-      connection.setDeadline(wait, `no answer within ${wait} ms`);
+      connection.setDeadline(wait, reason('HANDSHAKE_TIMEOUT', `no answer within ${wait} ms`));
       socket.once('connect', () =>
         connection.send({
           type: 'public_address',
@@ -106,15 +116,18 @@ export class OverlayHandshake {
     if (this.#stopped) return;
     if (connection.direction === 'inbound' && connection.identity === undefined) {
       if (message.type === 'public_address') this.#onPublicAddress(connection, message);
-      else this.#reject(connection, `sent ${message.type} before public_address`);
+      else {
+        const why = `sent ${message.type} before public_address`;
+        this.#reject(connection, reason('PROTOCOL_VIOLATION', why));
+      }
     } else if (connection.direction === 'outbound' && this.#dials.has(connection)) {
       if (message.type === 'known_peers') {
         this.#onReply(connection, message);
       } else {
         // Only a peer of the original speaks before replying.
-        const reason = refusal(undefined, new Set(), this.#options.feature) ?? message.type;
-        this.#settle(connection, { ok: false, reason, retry: false });
-        this.#refuse(connection, reason, new Set());
+        const why = refusal(undefined, new Set(), this.#options.feature) as Reason;
+        this.#settle(connection, { ok: false, reason: why, retry: false });
+        this.#refuse(connection, why, new Set());
       }
     }
     // Anything else arrives on a connection being proven or retired: not the core's.
@@ -125,12 +138,12 @@ export class OverlayHandshake {
   }
 
   /** The connection closed: ends its handshake; true when it was one of our dials. */
-  closed(connection: Connection, reason: string, local: boolean): boolean {
+  closed(connection: Connection, why: Reason): boolean {
     if (this.#handshaking.delete(connection)) {
       this.#gate.release(connection.socket.remoteAddress ?? '');
     }
     if (!this.#dials.has(connection)) return false;
-    this.#settle(connection, { ok: false, reason, retry: true, local });
+    this.#settle(connection, { ok: false, reason: why, retry: true });
     return true;
   }
 
@@ -138,7 +151,7 @@ export class OverlayHandshake {
     this.#stopped = true;
     this.#prover.stop();
     for (const resolve of this.#dials.values()) {
-      resolve({ ok: false, reason: 'stopping', retry: false });
+      resolve({ ok: false, reason: STOPPING, retry: false });
     }
     this.#dials.clear();
   }
@@ -162,7 +175,7 @@ export class OverlayHandshake {
     const nodeId = message.nodeId as string;
     connection.identity = { key: nodeId, address: message.address, nodeId, features };
     if (nodeId === this.#options.self.id) {
-      connection.close('connected to itself');
+      connection.close(CONNECTED_TO_ITSELF);
       return;
     }
     if (!this.#options.proveAddresses) {
@@ -179,7 +192,10 @@ export class OverlayHandshake {
         } else {
           this.#reject(
             connection,
-            `could not prove it is reachable at ${message.address}: ${outcome.reason}`,
+            reason(
+              outcome.reason.code,
+              `could not prove it is reachable at ${message.address}: ${outcome.reason.message}`,
+            ),
           );
         }
       });
@@ -194,7 +210,7 @@ export class OverlayHandshake {
   /** A dial-back probe of an address we claimed: reply with our id, send the nonce over our link. */
   #answerProbe(connection: Connection, nonce: string, proberId?: string, prober?: string): void {
     connection.send({ type: 'known_peers', peers: [], ...this.identity() });
-    connection.close('probe answered');
+    connection.close(reason('PROBE_DONE', 'probe answered'));
     for (const c of this.#options.connections()) {
       const toProber =
         (proberId !== undefined && c.identity?.nodeId === proberId) ||
@@ -217,8 +233,12 @@ export class OverlayHandshake {
     connection.identity = { key: nodeId, address: connection.remote, nodeId, features };
     if (nodeId === this.#options.self.id) {
       this.selfAliases.add(connection.remote);
-      this.#settle(connection, { ok: false, reason: 'that address is this peer', retry: false });
-      connection.close('connected to itself');
+      this.#settle(connection, {
+        ok: false,
+        reason: reason('SELF', 'that address is this peer'),
+        retry: false,
+      });
+      connection.close(CONNECTED_TO_ITSELF);
       return;
     }
     this.#settle(connection, { ok: true });
@@ -237,15 +257,17 @@ export class OverlayHandshake {
     }
   }
 
-  #reject(connection: Connection, reason: string): void {
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason });
-    connection.destroy(reason);
+  #reject(connection: Connection, why: Reason): void {
+    const { code, message } = why;
+    this.#options.emit({ type: 'rejected', remote: connection.remote, reason: message, code });
+    connection.destroy(why);
   }
 
   /** Refuses a peer of another protocol: a goodbye if it understands one, so it does not retry. */
-  #refuse(connection: Connection, reason: string, features: ReadonlySet<string>): void {
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason });
+  #refuse(connection: Connection, why: Reason, features: ReadonlySet<string>): void {
+    const { code, message } = why;
+    this.#options.emit({ type: 'rejected', remote: connection.remote, reason: message, code });
     if (features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
-    connection.close(reason);
+    connection.close(why);
   }
 }

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import type { CoreInput, NodeRef } from '../core/machine.js';
+import { type Reason, reason } from '../core/reasons.js';
 import type { Message } from '../protocol/messages.js';
-import { Connection, isLocalShortage } from './connection.js';
+import { Connection } from './connection.js';
 import type { PeerEventInit } from './events.js';
 import type { PeerLimits } from './limits.js';
 import { closeAll, keptConnection } from './overlay-arbitration.js';
@@ -55,7 +56,7 @@ export class OverlayLinks<M> {
    * the other end kept that one and closed ours): that one takes over silently, and the core
    * hears of a peer-down only if it fails too.
    */
-  readonly #takeover = new Map<string, { readonly address: string; readonly reason: string }>();
+  readonly #takeover = new Map<string, { readonly address: string; readonly reason: Reason }>();
   /** Links the core asked to close: their peer-down comes when they have closed. */
   readonly #closing = new WeakSet<Connection>();
   /** Addresses to send the core's `join` through once linked. */
@@ -118,15 +119,17 @@ export class OverlayLinks<M> {
     this.dial(address, true);
   }
 
-  disconnect(peer: string, reason: string): void {
-    if (this.#outbox.closeAfter(peer, reason)) return;
+  /** The core dropped the link to `peer` (its active view changed), for `why`. */
+  disconnect(peer: string, why: string): void {
+    if (this.#outbox.closeAfter(peer, why)) return;
     const connection = this.#links.get(peer);
     if (connection === undefined) return;
     // No longer the link (a new one may come up meanwhile); its peer-down comes once it closed.
     this.#links.delete(peer);
     this.#closing.add(connection);
-    connection.close(reason);
-    this.#disconnected(connection, reason);
+    const closing = reason('OVERLAY_VIEW_CHANGE', why);
+    connection.close(closing);
+    this.#disconnected(connection, closing);
   }
 
   /**
@@ -170,10 +173,10 @@ export class OverlayLinks<M> {
   }
 
   /** Tells the core a dial it asked for failed, and drops what was queued for that address. */
-  #giveUp(address: string, reason: string): void {
+  #giveUp(address: string, why: Reason): void {
     this.#outbox.dropAt(address);
     this.#joins.delete(address);
-    this.#options.input({ kind: 'dial-failed', address, reason });
+    this.#options.input({ kind: 'dial-failed', address, reason: why.message });
   }
 
   // ---- links -----------------------------------------------------------------------------------
@@ -190,7 +193,7 @@ export class OverlayLinks<M> {
       this.#retired.add(drop);
       // Both ends pick the same one. The other end may still send on the dropped one until it
       // learns of the kept one: it is read (not written) a moment longer, then destroyed.
-      drop.setDeadline(DUPLICATE_GRACE_MS, 'duplicate connection');
+      drop.setDeadline(DUPLICATE_GRACE_MS, reason('DUPLICATE', 'duplicate connection'));
       this.#links.set(id, keep);
       return;
     }
@@ -229,12 +232,13 @@ export class OverlayLinks<M> {
     return false;
   }
 
-  #disconnected(connection: Connection, reason: string): void {
+  #disconnected(connection: Connection, why: Reason): void {
     if (!this.#options.reportLinks || this.#stopped) return;
     this.#options.emit({
       type: 'disconnected',
       peer: connection.identity?.address ?? connection.remote,
-      reason,
+      reason: why.message,
+      code: why.code,
       reconnecting: false,
     });
   }
@@ -247,13 +251,14 @@ export class OverlayLinks<M> {
       direction,
       {
         message: (c, m) => this.#onMessage(c, m),
-        invalid: (c, reason) => {
+        invalid: (c, why) => {
           if (c.identity === undefined && c.direction === 'inbound') {
-            this.#options.emit({ type: 'rejected', remote: c.remote, reason });
+            const { code, message } = why;
+            this.#options.emit({ type: 'rejected', remote: c.remote, reason: message, code });
           }
-          c.destroy(reason);
+          c.destroy(why);
         },
-        close: (c, reason) => this.#onClose(c, reason),
+        close: (c, why) => this.#onClose(c, why),
       },
       remote,
     );
@@ -268,7 +273,7 @@ export class OverlayLinks<M> {
       return;
     }
     if (message.type === 'goodbye') {
-      connection.close('the peer said goodbye');
+      connection.close(reason('GOODBYE', 'the peer said goodbye'));
       return;
     }
     const id = connection.identity?.nodeId;
@@ -280,7 +285,8 @@ export class OverlayLinks<M> {
     }
     const decoded = this.#options.decode(message);
     if (decoded === undefined) {
-      connection.destroy(`sent ${message.type} on an overlay link`);
+      const why = `sent ${message.type} on an overlay link`;
+      connection.destroy(reason('PROTOCOL_VIOLATION', why));
       return;
     }
     this.#options.input({
@@ -290,9 +296,9 @@ export class OverlayLinks<M> {
     });
   }
 
-  #onClose(connection: Connection, reason: string): void {
+  #onClose(connection: Connection, reason: Reason): void {
     this.#connections.delete(connection);
-    const wasDial = this.#handshake.closed(connection, reason, isLocalShortage(reason));
+    const wasDial = this.#handshake.closed(connection, reason);
     const id = connection.identity?.nodeId;
     if (!wasDial && id !== undefined && this.#closing.has(connection)) {
       // The core closed it; it hears of the close unless another connection to the node is up.
@@ -310,9 +316,9 @@ export class OverlayLinks<M> {
     }
   }
 
-  #down(id: string, reason: string): void {
+  #down(id: string, why: Reason): void {
     this.#takeover.delete(id);
-    if (!this.#stopped) this.#options.input({ kind: 'peer-down', peer: id, reason });
+    if (!this.#stopped) this.#options.input({ kind: 'peer-down', peer: id, reason: why.message });
   }
 
   /** Whether another connection to node `id` (at `address`) is still being set up. */

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { type Reason, reason } from '../core/reasons.js';
 import { parseHostPort } from '../protocol/address.js';
 import type { Identity, Message } from '../protocol/messages.js';
-import { Connection, isLocalShortage } from './connection.js';
+import { Connection } from './connection.js';
 
 /** Who claimed an address, over which connection. */
 export interface Claim {
@@ -15,7 +16,7 @@ export interface Claim {
   readonly answersProbes: boolean;
 }
 
-export type ProofOutcome = { ok: true; ms: number } | { ok: false; reason: string };
+export type ProofOutcome = { ok: true; ms: number } | { ok: false; reason: Reason };
 
 export interface ProverOptions {
   /** The `public_address` we send on a probe (our address and identity); the nonce is added. */
@@ -39,6 +40,10 @@ interface Pending {
   retry?: NodeJS.Timeout;
 }
 
+const STOPPING = reason('STOPPING', 'stopping');
+const CLAIMANT_LEFT = reason('CLAIMANT_LEFT', 'the claimant left');
+const PROBE_DONE = reason('PROBE_DONE', 'probe done');
+
 /** Pause before a probe that failed for a local shortage of sockets is dialed again. */
 const LOCAL_SHORTAGE_RETRY_MS = 250;
 
@@ -59,9 +64,12 @@ export class AddressProver {
   constructor(private readonly options: ProverOptions) {}
 
   prove(claim: Claim): Promise<ProofOutcome> {
-    if (this.#stopped) return Promise.resolve({ ok: false, reason: 'stopping' });
+    if (this.#stopped) return Promise.resolve({ ok: false, reason: STOPPING });
     if (this.#queue.length >= this.options.maxQueued) {
-      return Promise.resolve({ ok: false, reason: 'too many addresses waiting for a proof' });
+      return Promise.resolve({
+        ok: false,
+        reason: reason('PROOF_QUEUE_FULL', 'too many addresses waiting for a proof'),
+      });
     }
     return new Promise((resolve) => {
       const start = () => {
@@ -89,26 +97,30 @@ export class AddressProver {
     this.#queue.length = 0;
     for (const pending of [...this.#pending.values()]) {
       // Destroyed, not ended: a stopping peer leaves no probe socket or timer behind.
-      pending.probe?.destroy('stopping');
-      pending.settle({ ok: false, reason: 'stopping' });
+      pending.probe?.destroy(STOPPING);
+      pending.settle({ ok: false, reason: STOPPING });
     }
   }
 
   #probe(claim: Claim, done: (outcome: ProofOutcome) => void): void {
     const target = parseHostPort(claim.address);
     if (!target.ok || this.#stopped) {
-      done({ ok: false, reason: target.ok ? 'stopping' : target.error });
+      done({ ok: false, reason: target.ok ? STOPPING : reason('BAD_ADDRESS', target.error) });
       return;
     }
     // A claim that waited in line while its claimant left needs no dial.
     if (claim.connection.closed) {
-      done({ ok: false, reason: 'the claimant left' });
+      done({ ok: false, reason: CLAIMANT_LEFT });
       return;
     }
     const nonce = randomBytes(16).toString('hex');
     let settled = false;
     const timer = setTimeout(
-      () => settle({ ok: false, reason: `no proof within ${this.options.timeoutMs} ms` }),
+      () =>
+        settle({
+          ok: false,
+          reason: reason('PROOF_TIMEOUT', `no proof within ${this.options.timeoutMs} ms`),
+        }),
       this.options.timeoutMs,
     );
     const settle = (outcome: ProofOutcome) => {
@@ -118,42 +130,58 @@ export class AddressProver {
       claim.connection.socket.off('close', onClaimantGone);
       this.#pending.delete(nonce);
       clearTimeout(pending.retry);
-      pending.probe?.close('probe done');
+      pending.probe?.close(PROBE_DONE);
       done(outcome);
     };
     const pending: Pending = { claim, started: performance.now(), settle };
     const proven = () => settle({ ok: true, ms: performance.now() - pending.started });
     this.#pending.set(nonce, pending);
     // A claim whose connection closes needs no proof any more.
-    const onClaimantGone = () => settle({ ok: false, reason: 'the claimant left' });
+    const onClaimantGone = () => settle({ ok: false, reason: CLAIMANT_LEFT });
     claim.connection.socket.once('close', onClaimantGone);
 
     const dial = (): void => {
-      let answered = false;
+      let connected = false;
+      const legacy = claim.nodeId === undefined || !claim.answersProbes;
       const probe = new Connection(
         connect({ host: target.value.host, port: target.value.port }),
         'outbound',
         {
           message: (_c, message) => this.#onProbeReply(claim, message, proven, settle),
-          invalid: (c, reason) => c.destroy(reason),
-          close: (_c, reason) => {
-            if (answered || settled) return;
+          invalid: (c, why) => c.destroy(why),
+          close: (_c, why) => {
+            if (settled) return;
+            if (connected) {
+              // The original closes a probe that claims an address it already has a peer for
+              // (ours: it dialed us), about 20 ms after our frame, without a word: something
+              // speaking the original protocol listens there, which is all a legacy claim can
+              // show. One of ours closes the probe too, but proves over the claim's link.
+              if (legacy) proven();
+              return;
+            }
             // Out of sockets here says nothing about the claimant: try again shortly.
-            if (isLocalShortage(reason)) this.#later(pending, dial);
+            if (why.code === 'LOCAL_SHORTAGE') this.#later(pending, dial);
             // Otherwise a closed probe fails the proof, since nothing answered there.
-            else settle({ ok: false, reason: `nothing answers at ${claim.address}: ${reason}` });
+            else
+              settle({
+                ok: false,
+                reason: reason(
+                  'PROOF_FAILED',
+                  `nothing answers at ${claim.address}: ${why.message}`,
+                ),
+              });
           },
         },
         claim.address,
       );
       pending.probe = probe;
-      probe.setDeadline(this.options.timeoutMs, 'probe timed out');
+      probe.setDeadline(this.options.timeoutMs, reason('PROOF_TIMEOUT', 'probe timed out'));
       probe.socket.once('connect', () => {
-        answered = true;
+        connected = true;
         probe.send({ type: 'public_address', ...this.options.hello(), probe: nonce });
-        if (claim.nodeId === undefined || !claim.answersProbes) {
+        if (legacy) {
           // A peer of the original answers only when it knows others: silence means it is there.
-          probe.setDeadline(this.options.legacyGraceMs, '', proven);
+          probe.setDeadline(this.options.legacyGraceMs, undefined, proven);
         }
       });
     };
@@ -183,12 +211,18 @@ export class AddressProver {
       else
         settle({
           ok: false,
-          reason: `another node (${answeredId.slice(0, 8)}) answers at ${claim.address}`,
+          reason: reason(
+            'PROOF_FAILED',
+            `another node (${answeredId.slice(0, 8)}) answers at ${claim.address}`,
+          ),
         });
       return;
     }
     if (answeredId !== claim.nodeId) {
-      settle({ ok: false, reason: `another node answers at ${claim.address}` });
+      settle({
+        ok: false,
+        reason: reason('PROOF_FAILED', `another node answers at ${claim.address}`),
+      });
     }
     // Otherwise the right node answers there; the proof itself comes over the claim's link.
   }

@@ -34,6 +34,15 @@ export function parseHost(text: string): ParseResult<string> {
   if (bare.includes('%'))
     return { ok: false, error: `'${text}': addresses with a zone id are not accepted` };
   if (isIP(bare) !== 0) return { ok: true, value: canonicalHost(bare) };
+  // `2130706433`, `127.1`, `0x7f.0.0.1`, `0177.0.0.1`: spellings of an IPv4 address that the
+  // resolver (inet_aton) accepts. Taken as names they would slip past every comparison (a peer
+  // told to dial `2130706433:ITS_PORT` would dial itself): canonicalise them, or refuse.
+  if (bare === text && NUMERIC_LAST_LABEL.test(text.replace(/\.$/, '').split('.').pop() ?? '')) {
+    const ipv4 = numericIPv4(text);
+    return ipv4 === undefined
+      ? { ok: false, error: `'${text}' is neither an IPv4 address nor a host name` }
+      : { ok: true, value: ipv4 };
+  }
   // A trailing dot names the same host: drop it, so both spellings compare equal.
   if (bare === text && isHostName(text))
     return { ok: true, value: text.toLowerCase().replace(/\.$/, '') };
@@ -56,6 +65,23 @@ export function parseHostPort(text: string): ParseResult<HostPort> {
   const port = parsePort(text.slice(colon + 1));
   if (!port.ok) return port;
   return { ok: true, value: { host: host.value, port: port.value } };
+}
+
+/** A last label in decimal, octal or hex: the host is meant as a number, not a name. */
+const NUMERIC_LAST_LABEL = /^(0x[0-9a-f]*|[0-9]+)$/i;
+
+/**
+ * The dotted-quad form of a numeric IPv4 spelling (1 to 4 parts, each decimal, octal with a
+ * leading 0, or hex with 0x), by the WHATWG URL host parser, which follows inet_aton; undefined
+ * when a part is out of range or the text is not such a spelling.
+ */
+function numericIPv4(text: string): string | undefined {
+  try {
+    const host = new URL(`http://${text}/`).hostname;
+    return isIP(host) === 4 ? host : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One spelling per IP literal, so that equal addresses compare equal as strings. */

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readTcpTable, socketInodesOf, type TcpEntry } from '../../src/emulator/sockets.js';
 import type { OriginalDouble } from './original-double.js';
 import type { ProcessPeer } from './processes.js';
@@ -33,6 +35,8 @@ export function doubleEndpoint(double: OriginalDouble): Endpoint {
 export interface PairCount {
   /** Established connections joining each pair (`a|b`, names sorted), dialed either way. */
   readonly perPair: Map<string, number>;
+  /** The accepted end of each of those connections, by pair. */
+  readonly connections: Map<string, TcpEntry[]>;
   /** Established connections accepted by one of them but dialed by none of them (e.g. probes). */
   readonly strays: TcpEntry[];
 }
@@ -50,6 +54,7 @@ export function countPairs(endpoints: readonly Endpoint[], table = readTcpTable(
     for (let j = i + 1; j < endpoints.length; j++)
       perPair.set(key(endpoints[i]?.name ?? '', endpoints[j]?.name ?? ''), 0);
   const strays: TcpEntry[] = [];
+  const connections = new Map<string, TcpEntry[]>();
   for (const accepted of established) {
     const acceptor = endpoints.find((p) => p.port === accepted.localPort && p.owns(accepted));
     if (acceptor === undefined) continue;
@@ -61,9 +66,10 @@ export function countPairs(endpoints: readonly Endpoint[], table = readTcpTable(
     else {
       const k = key(acceptor.name, dialer.name);
       perPair.set(k, (perPair.get(k) ?? 0) + 1);
+      connections.set(k, [...(connections.get(k) ?? []), accepted]);
     }
   }
-  return { perPair, strays };
+  return { perPair, connections, strays };
 }
 
 /** The pairs not joined by exactly one connection, as `a|b=count`, for assertion messages. */
@@ -121,4 +127,26 @@ export async function holds(
     if (!check()) throw new Error(`${what} did not hold for ${forMs} ms: ${describe()}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/**
+ * Cuts a TCP connection from outside, as a network failure would: `ss -K` makes the kernel abort
+ * the socket (both ends see a reset). Resolves with whether it is gone from the table: `ss -K`
+ * needs a kernel built with CONFIG_INET_DIAG_DESTROY and the right to use it.
+ */
+export async function cut(entry: TcpEntry): Promise<boolean> {
+  const end = (address: string, port: number) => `${address}:${port}`;
+  try {
+    await promisify(execFile)('ss', [
+      '-K',
+      '-t',
+      'src',
+      end(entry.localAddress, entry.localPort),
+      'dst',
+      end(entry.remoteAddress, entry.remotePort),
+    ]);
+  } catch {
+    // ss reports an error for a table it cannot act on (e.g. IPv6); what counts is the table.
+  }
+  return !readTcpTable().some((e) => e.inode === entry.inode && e.state === 'ESTABLISHED');
 }

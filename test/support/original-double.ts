@@ -67,7 +67,8 @@ type Wire =
   | { type: 'known_peers'; peers: string[] }
   | { type: 'random_message'; data: string };
 
-function frame(type: string, data: object): Buffer {
+/** One frame of the original's wire format: 4-byte big-endian length, `{"type", "data"}` JSON. */
+export function frame(type: string, data: object): Buffer {
   const body = Buffer.from(JSON.stringify({ type, data }), 'utf8');
   const head = Buffer.alloc(4);
   head.writeUInt32BE(body.length, 0);
@@ -100,6 +101,8 @@ function parse(body: Buffer): Wire | undefined {
 export class OriginalDouble {
   /** Its console lines at the default level (info and above), without the `# HH:MM:SS - `. */
   readonly lines: string[] = [];
+  /** What the original logs at debug level, in part: connections dropped, and why. */
+  readonly debug: string[] = [];
   /** Emits `change` after anything it logged or did. */
   readonly changes = new EventEmitter();
   readonly #options: OriginalDoubleOptions;
@@ -132,6 +135,27 @@ export class OriginalDouble {
   /** The keys of its `peers` map (`get_peers`), sorted. */
   get peers(): string[] {
     return [...this.#peers.keys()].sort();
+  }
+
+  /** The frames it decoded, in order: their type, and the address of their connection then. */
+  readonly received: Array<{ readonly type: string; readonly from: string | undefined }> = [];
+
+  /** Resolves once `check()` holds, re-checked after everything it does; rejects after `timeoutMs`. */
+  until(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const test = (): void => {
+        if (!check()) return;
+        clearTimeout(timer);
+        this.changes.off('change', test);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.changes.off('change', test);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.changes.on('change', test);
+      test();
+    });
   }
 
   /** Local ports of every socket it holds: its listening port and those of its dials. */
@@ -220,7 +244,7 @@ export class OriginalDouble {
     // schedule(VALIDATE_TIMEOUT_TICKS = 1): the slot after the current one, read on the 2nd tick.
     const slot = this.#tick + 1;
     this.#wheel.set(slot, [...(this.#wheel.get(slot) ?? []), id]);
-    socket.on('error', () => this.#dropConnection(id));
+    socket.on('error', (error) => this.#dropConnection(id, `socket error: ${error.message}`));
     return info;
   }
 
@@ -234,7 +258,7 @@ export class OriginalDouble {
       if (info === undefined) this.#log(`Failed to get connection: ${id}`);
       else if (info.address === undefined) {
         this.#log(`Public address has not been assigned in time, deleted: ${id}`);
-        this.#dropConnection(id);
+        this.#dropConnection(id, 'no public address in time');
       }
     }
   }
@@ -257,18 +281,20 @@ export class OriginalDouble {
       }
     });
     // process_message: end of stream is PeerEvent::Disconnected -> drop_connection, no log.
-    socket.on('end', () => this.#dropConnection(id));
-    socket.on('close', () => this.#dropConnection(id));
+    socket.on('end', () => this.#dropConnection(id, 'closed by the remote'));
+    socket.on('close', () => this.#dropConnection(id, 'socket closed'));
   }
 
   #readError(id: number, error: string): void {
     this.#log(`${this.advertised} - Failed to receive message: ${error}. conn_id: ${id}`);
     // The original closes with the rest of the bad frame unread in the kernel: a reset, not a FIN.
     this.#connections.get(id)?.socket.resetAndDestroy();
-    this.#dropConnection(id);
+    this.#dropConnection(id, error);
   }
 
   #onMessage(id: number, message: Wire): void {
+    this.received.push({ type: message.type, from: this.#connections.get(id)?.address });
+    this.changes.emit('change');
     switch (message.type) {
       case 'public_address':
         this.#onPublicAddress(id, message.address);
@@ -280,6 +306,9 @@ export class OriginalDouble {
         return;
       }
       case 'known_peers':
+        this.debug.push(
+          `Got list of peers, conn_id: ${id}, peers: ${JSON.stringify(message.peers)}`,
+        );
         // on_konwn_peers: whoever sent it.
         for (const peer of message.peers) {
           if (peer === this.advertised) {
@@ -305,7 +334,7 @@ export class OriginalDouble {
   #setPeerAsValid(id: number, address: string): void {
     // "It happens if there are cross connections": an address it has drops the new connection.
     if (this.#peers.has(address)) {
-      this.#dropConnection(id);
+      this.#dropConnection(id, `${address} is already a peer`);
       return;
     }
     const info = this.#connections.get(id);
@@ -316,9 +345,12 @@ export class OriginalDouble {
   }
 
   /** PeerMng::drop_connection_impl: out of the registry, and so closed. */
-  #dropConnection(id: number): void {
+  #dropConnection(id: number, cause: string): void {
     const info = this.#connections.get(id);
     if (info === undefined) return;
+    this.debug.push(
+      `Connection has been removed from registry: ${id} (${info.address ?? 'no address'}: ${cause})`,
+    );
     this.#connections.delete(id);
     if (info.address !== undefined) this.#peers.delete(info.address);
     info.socket.destroy();
@@ -331,7 +363,7 @@ export class OriginalDouble {
         this.#log(
           `${this.advertised} - Failed to send message: ${error.message}. conn_id: ${info.id}`,
         );
-        this.#dropConnection(info.id);
+        this.#dropConnection(info.id, error.message);
       }
     });
   }

@@ -54,8 +54,8 @@ export class ProcessPeer {
     env: NodeJS.ProcessEnv,
   ) {
     this.child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#collect(this.child.stdout, this.stdout);
-    this.#collect(this.child.stderr, this.stderr);
+    collectLines(this.child.stdout, this.stdout, () => this.#notify());
+    collectLines(this.child.stderr, this.stderr, () => this.#notify());
     this.exited = new Promise((resolve) =>
       this.child.once('close', () => {
         this.#running = false;
@@ -205,20 +205,25 @@ export class ProcessPeer {
     return this.exited;
   }
 
-  #collect(stream: NodeJS.ReadableStream | null, lines: string[]): void {
-    let partial = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      lines.push(...parts);
-      this.#notify();
-    });
-  }
-
   #notify(): void {
     for (const waiter of [...this.#waiters]) waiter();
   }
+}
+
+/** Appends each complete line of `stream` to `lines` as it arrives, then calls `notify`. */
+export function collectLines(
+  stream: NodeJS.ReadableStream | null,
+  lines: string[],
+  notify: () => void,
+): void {
+  let partial = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts);
+    notify();
+  });
 }
 
 function commonArgs(options: ProcessPeerOptions): string[] {

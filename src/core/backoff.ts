@@ -6,8 +6,8 @@ export interface BackoffPolicy {
   readonly maxAttempts: number;
 }
 
-/** Delay before retry number `attempt` (0 for the first retry). */
-export function backoffDelay(policy: BackoffPolicy, attempt: number, random = Math.random): number {
+/** Delay before retry number `attempt` (0 for the first retry); `random` in [0, 1), e.g. `Rng.next`. */
+export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }

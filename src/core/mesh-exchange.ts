@@ -1,0 +1,172 @@
+/**
+ * Today's full mesh (the original's protocol and our `exchange` extension) as a core free of I/O,
+ * on the peer-level contract of `machine.ts`: both ends of every link tell each other the proven
+ * peers they know, every listed address not linked yet is dialed (within a per-remote budget), and
+ * every period a random text goes to every peer. The TCP driver (`src/peer/`) runs it on sockets,
+ * the simulator on an in-memory network.
+ *
+ * A peer is given to this core (`peer-up`) only once it is trusted: we dialed it, or its claim of
+ * address passed the proof. So only proven addresses are ever passed on, and a list from an
+ * unproven claim is never acted on (the driver holds it until the proof, see `src/peer/proofs.ts`).
+ */
+import { GOSSIP_MESSAGE_LENGTH } from '../protocol/limits.js';
+import type { Message } from '../protocol/messages.js';
+import type { Core, CoreEnv, CoreInput, CoreOutput, NodeRef } from './machine.js';
+import { type BucketPolicy, TokenBuckets } from './token-bucket.js';
+
+export type MeshEvent =
+  | { readonly type: 'message-received'; readonly peer: string; readonly text: string }
+  | { readonly type: 'message-sent'; readonly text: string; readonly peers: number }
+  /** A remote's list named more new addresses than its budget allows: the rest were not dialed. */
+  | { readonly type: 'addresses-dropped'; readonly peer: string; readonly count: number };
+
+export type MeshOutput = CoreOutput<Message, MeshEvent>;
+
+export interface MeshConfig {
+  readonly periodMs: number;
+  /** Delay before the first gossip (a phase within the period). */
+  readonly firstGossipMs: number;
+  /** What one remote's peer lists can make us dial. */
+  readonly addressBudget: BucketPolicy;
+}
+
+/** The timer of the periodic gossip. */
+export const GOSSIP_TIMER = 'gossip';
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+interface MeshPeer {
+  readonly ref: NodeRef;
+  /** When it joined the proven set, as a step of the exchange's sequence. */
+  readonly seq: number;
+}
+
+/**
+ * Handshake replies sent to claimants not proven yet; a claim that never gets proven leaves an
+ * entry behind, so the oldest are forgotten past this (a forgotten one is told everything again).
+ */
+const MAX_PENDING_REPLIES = 4_096;
+
+export class MeshExchange implements Core<Message, MeshEvent> {
+  readonly #peers = new Map<string, MeshPeer>();
+  /** For a claimant we replied to before its proof: the step of the sequence the reply covered. */
+  readonly #replied = new Map<string, number>();
+  readonly #budget: TokenBuckets;
+  #seq = 0;
+
+  constructor(
+    private readonly config: MeshConfig,
+    private readonly env: CoreEnv,
+  ) {
+    this.#budget = new TokenBuckets(config.addressBudget, () => env.now());
+  }
+
+  /** The first gossip timer. */
+  start(): MeshOutput[] {
+    return [{ kind: 'set-timer', key: GOSSIP_TIMER, afterMs: this.config.firstGossipMs }];
+  }
+
+  /** Peers given to the core, i.e. trusted links. */
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  /**
+   * The list for the original's `known_peers` reply to a claimant (`id`, at `address`): every
+   * proven peer but itself. It is remembered, so that once proven it is told only what is new.
+   */
+  reply(id: string, address: string): string[] {
+    if (this.#replied.size >= MAX_PENDING_REPLIES) {
+      const oldest = this.#replied.keys().next();
+      if (!oldest.done) this.#replied.delete(oldest.value);
+    }
+    this.#replied.set(id, this.#seq);
+    return this.#addresses((p) => p.ref.id !== id && p.ref.address !== address);
+  }
+
+  handle(input: CoreInput<Message>): MeshOutput[] {
+    switch (input.kind) {
+      case 'peer-up':
+        return this.#peerUp(input.peer);
+      case 'peer-down':
+        this.#peers.delete(input.peer);
+        this.#replied.delete(input.peer);
+        return [];
+      case 'message':
+        return this.#message(input.from, input.message);
+      case 'timer':
+        if (input.key !== GOSSIP_TIMER) return [];
+        return [
+          ...this.#broadcast(this.#randomText()),
+          { kind: 'set-timer', key: GOSSIP_TIMER, afterMs: this.config.periodMs },
+        ];
+      case 'broadcast':
+        return this.#broadcast(input.payload);
+      case 'join':
+        return [{ kind: 'dial', address: input.via.address }];
+      case 'dial-failed':
+        return [];
+    }
+  }
+
+  #peerUp(ref: NodeRef): MeshOutput[] {
+    const told = this.#replied.get(ref.id) ?? 0;
+    this.#replied.delete(ref.id);
+    this.#peers.set(ref.id, { ref, seq: ++this.#seq });
+    // Both ends of every link tell each other whom they know (the acceptor's half was its reply):
+    // any two peers with a common neighbour end up linked, in any join order.
+    const news = this.#addresses((p) => p.ref.id !== ref.id && p.seq > told);
+    if (news.length === 0) return [];
+    return [{ kind: 'send', to: ref, message: { type: 'known_peers', peers: news } }];
+  }
+
+  #message(from: NodeRef, message: Message): MeshOutput[] {
+    if (message.type === 'random_message') {
+      return [
+        {
+          kind: 'event',
+          event: { type: 'message-received', peer: from.address, text: message.text },
+        },
+      ];
+    }
+    if (message.type !== 'known_peers') return [];
+    const linked = new Set<string>();
+    for (const p of this.#peers.values()) linked.add(p.ref.address);
+    const out: MeshOutput[] = [];
+    let dropped = 0;
+    for (const address of message.peers) {
+      if (linked.has(address)) continue;
+      // Only addresses that may lead to a dial spend the remote's budget.
+      if (this.#budget.take(from.id)) out.push({ kind: 'dial', address });
+      else dropped++;
+    }
+    if (dropped > 0) {
+      out.push({
+        kind: 'event',
+        event: { type: 'addresses-dropped', peer: from.address, count: dropped },
+      });
+    }
+    return out;
+  }
+
+  #broadcast(text: string): MeshOutput[] {
+    const message: Message = { type: 'random_message', text };
+    const out: MeshOutput[] = [];
+    for (const p of this.#peers.values()) out.push({ kind: 'send', to: p.ref, message });
+    out.push({ kind: 'event', event: { type: 'message-sent', text, peers: this.#peers.size } });
+    return out;
+  }
+
+  #addresses(include: (peer: MeshPeer) => boolean): string[] {
+    const out: string[] = [];
+    for (const p of this.#peers.values()) if (include(p)) out.push(p.ref.address);
+    return out;
+  }
+
+  #randomText(): string {
+    let text = '';
+    for (let i = 0; i < GOSSIP_MESSAGE_LENGTH; i++)
+      text += ALPHABET[this.env.rng.int(ALPHABET.length)];
+    return text;
+  }
+}

@@ -1,0 +1,194 @@
+import type { Socket } from 'node:net';
+import { linkKey } from '../core/links.js';
+import { reason } from '../core/reasons.js';
+import { parseHostPort } from '../protocol/address.js';
+import type { Message } from '../protocol/messages.js';
+import { now } from './clock.js';
+import type { Connection } from './connection.js';
+import type { PeerContext } from './context.js';
+import { HandshakeGate } from './handshake-gate.js';
+
+type PublicAddress = Extract<Message, { type: 'public_address' }>;
+
+const violation = (message: string) => reason('PROTOCOL_VIOLATION', message);
+
+/**
+ * The accepting side and every message that arrives: handshake slots, the `public_address`
+ * handshake (a join or a dial-back probe), and the dispatch of each message to the part that
+ * handles it. Nothing from a connection is acted on before it is identified.
+ */
+export class Inbound {
+  /** Inbound connections that have not announced themselves yet. */
+  readonly #handshaking = new Set<Connection>();
+  readonly #gate: HandshakeGate;
+
+  constructor(private readonly ctx: PeerContext) {
+    const limits = ctx.options.limits;
+    this.#gate = new HandshakeGate(limits.maxPendingHandshakes, limits.maxPendingHandshakesPerIp);
+  }
+
+  accept(socket: Socket): void {
+    const { ctx } = this;
+    if (!ctx.running()) {
+      socket.destroy();
+      return;
+    }
+    const ip = socket.remoteAddress ?? '';
+    if (!this.#gate.admit(ip)) {
+      socket.destroy();
+      const refused = this.#gate.refusalsToReport(now());
+      if (refused > 0) {
+        ctx.emit({
+          type: 'rejected',
+          remote: ip,
+          reason: `refused ${refused} connection${refused === 1 ? '' : 's'}: too many still handshaking`,
+          code: 'HANDSHAKE_LIMIT',
+        });
+      }
+      return;
+    }
+    const connection = ctx.track(socket, 'inbound');
+    this.#handshaking.add(connection);
+    const timeoutMs = ctx.options.limits.handshakeTimeoutMs;
+    const why = reason('HANDSHAKE_TIMEOUT', `no public_address within ${timeoutMs} ms`);
+    // Reported like any other refused connection (a silent timeout left no trace).
+    connection.setDeadline(timeoutMs, why, () => ctx.reject(connection, why));
+  }
+
+  /** The connection announced itself, or left: it no longer counts against the handshake limits. */
+  endHandshake(connection: Connection): void {
+    if (this.#handshaking.delete(connection))
+      this.#gate.release(connection.socket.remoteAddress ?? '');
+  }
+
+  message(connection: Connection, message: Message): void {
+    const { ctx } = this;
+    if (!ctx.running()) return;
+    const identity = connection.identity;
+    const stranger = identity === undefined && connection.direction === 'inbound';
+    switch (message.type) {
+      case 'public_address':
+        if (connection.direction === 'outbound') {
+          ctx.reject(connection, violation('sent public_address to its dialer'));
+        } else if (identity === undefined) {
+          this.#publicAddress(connection, message);
+        } else if (message.address !== identity.address) {
+          ctx.reject(connection, violation(`re-claimed another address (${message.address})`));
+        }
+        return;
+      case 'known_peers':
+        if (stranger) {
+          ctx.reject(connection, violation('sent known_peers before public_address'));
+          return;
+        }
+        if (identity === undefined) {
+          ctx.arbiter.identify(connection, {
+            address: connection.remote,
+            ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
+            features: new Set(message.features),
+          });
+        } else if (message.nodeId !== undefined && identity.nodeId === undefined) {
+          ctx.arbiter.upgrade(identity.key, message.nodeId, new Set(message.features));
+        }
+        ctx.arbiter.peerList(connection, message.peers);
+        return;
+      case 'random_message':
+        if (stranger) {
+          ctx.reject(connection, violation('sent random_message before public_address'));
+          return;
+        }
+        // Only a peer of the original sends gossip before replying.
+        if (identity === undefined) {
+          ctx.arbiter.identify(connection, { address: connection.remote, features: new Set() });
+        }
+        this.#gossip(connection, message.text);
+        return;
+      case 'address_proof':
+        ctx.prover.confirm(message.nonce, connection);
+        return;
+      case 'goodbye':
+        if (identity !== undefined) ctx.arbiter.forgetAliases(identity.key);
+        connection.close(reason('GOODBYE', 'the peer said goodbye'));
+        return;
+    }
+  }
+
+  /** Gossip from a linked node: a trusted link's goes through the core; a link still under proof is shown as it arrives. */
+  #gossip(connection: Connection, text: string): void {
+    const key = connection.identity?.key;
+    const link = key === undefined ? undefined : this.ctx.table.get(key);
+    if (link === undefined) return;
+    if (link.proven) this.ctx.meshMessage(link.connection, { type: 'random_message', text });
+    else this.ctx.emit({ type: 'message-received', peer: link.address, text });
+  }
+
+  #publicAddress(connection: Connection, message: PublicAddress): void {
+    const { ctx } = this;
+    this.endHandshake(connection);
+    connection.clearDeadline();
+    if (message.probe !== undefined) {
+      this.#answerProbe(connection, message.probe, message.nodeId, message.address);
+      return;
+    }
+    const parsed = parseHostPort(message.address);
+    if (
+      message.nodeId === undefined &&
+      parsed.ok &&
+      ctx.outbound.isSelf(parsed.value, message.address)
+    ) {
+      ctx.reject(
+        connection,
+        reason('OWN_ADDRESS', `claimed this peer's own address (${message.address})`),
+      );
+      return;
+    }
+    let holder = ctx.table.keyOf(message.address);
+    if (
+      holder !== undefined &&
+      message.nodeId !== undefined &&
+      ctx.table.get(holder)?.presumedLegacy
+    ) {
+      ctx.arbiter.upgrade(holder, message.nodeId, new Set(message.features));
+      holder = ctx.table.keyOf(message.address);
+    }
+    const key = linkKey(message.address, message.nodeId);
+    if (holder !== undefined && holder !== key) {
+      ctx.reject(
+        connection,
+        reason('ADDRESS_TAKEN', `claimed the address of a linked peer (${message.address})`),
+      );
+      return;
+    }
+    // The original replies with the peers it knows except the newcomer, and only when there are
+    // some; peers of ours always get a reply, since it carries our node id.
+    const peers = ctx.mesh.reply(key, message.address);
+    if (message.nodeId !== undefined || peers.length > 0)
+      connection.send({ type: 'known_peers', peers, ...ctx.identity() });
+    ctx.arbiter.identify(connection, {
+      address: message.address,
+      ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
+      features: new Set(message.features),
+    });
+  }
+
+  /**
+   * A dial-back probe: someone we claimed an address to checks it. Reply with our node id, and
+   * send the nonce back over every connection we have to the prober, so that it arrives on the
+   * one that carried our claim.
+   */
+  #answerProbe(
+    connection: Connection,
+    nonce: string,
+    proberId: string | undefined,
+    proberAddress: string,
+  ): void {
+    connection.send({ type: 'known_peers', peers: [], ...this.ctx.identity() });
+    connection.close(reason('PROBE_DONE', 'probe answered'));
+    for (const c of this.ctx.connections) {
+      const toProber =
+        (proberId !== undefined && c.identity?.key === proberId) ||
+        (c.identity === undefined && c.direction === 'outbound' && c.remote === proberAddress);
+      if (toProber && !c.socket.connecting) c.send({ type: 'address_proof', nonce });
+    }
+  }
+}
