@@ -9,6 +9,7 @@ import type { PeerEventInit } from './events.js';
 import { HandshakeGate } from './handshake-gate.js';
 import type { PeerLimits } from './limits.js';
 import { refusal } from './overlay-refusal.js';
+import { answerProbe } from './probe-answer.js';
 import { AddressProver } from './prover.js';
 
 const STOPPING = reason('STOPPING', 'stopping');
@@ -163,7 +164,12 @@ export class OverlayHandshake {
     this.#endHandshake(connection);
     connection.clearDeadline();
     if (message.probe !== undefined) {
-      this.#answerProbe(connection, message.probe, message.nodeId, message.address);
+      const probe = {
+        nonce: message.probe,
+        proberId: message.nodeId,
+        proberAddress: message.address,
+      };
+      answerProbe(connection, probe, this.identity(), this.#options.connections());
       return;
     }
     const features = new Set(message.features);
@@ -205,18 +211,6 @@ export class OverlayHandshake {
   #acceptProven(connection: Connection): void {
     connection.send({ type: 'known_peers', peers: [], ...this.identity() });
     this.#options.identified(connection);
-  }
-
-  /** A dial-back probe of an address we claimed: reply with our id, send the nonce over our link. */
-  #answerProbe(connection: Connection, nonce: string, proberId?: string, prober?: string): void {
-    connection.send({ type: 'known_peers', peers: [], ...this.identity() });
-    connection.close(reason('PROBE_DONE', 'probe answered'));
-    for (const c of this.#options.connections()) {
-      const toProber =
-        (proberId !== undefined && c.identity?.nodeId === proberId) ||
-        (c.direction === 'outbound' && c.remote === prober);
-      if (toProber && !c.socket.connecting) c.send({ type: 'address_proof', nonce });
-    }
   }
 
   /** The acceptor's reply to our dial: who it is. */

@@ -8,7 +8,7 @@ import { now } from './clock.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
 import { DEFAULT_LIMITS, type PeerLimits } from './limits.js';
-import { ListenError, listen } from './listen.js';
+import { ListenError, type Listening, listenAsPeer } from './listen.js';
 import { OverlayLinks } from './overlay-links.js';
 import type { OverlayProtocol, OverlaySettings } from './overlay-protocol.js';
 import { overlayProtocol } from './overlay-protocols.js';
@@ -80,25 +80,22 @@ export class OverlayPeer<M = unknown, E = unknown> {
 
   async #start(): Promise<void> {
     const bindHost = this.#options.bindHost ?? '0.0.0.0';
-    let server: Server;
+    let listening: Listening;
     try {
-      server = await listen(bindHost, this.#options.port ?? 8080, (socket) =>
-        this.#links?.accept(socket),
+      listening = await listenAsPeer(
+        bindHost,
+        this.#options.port ?? 8080,
+        this.#options.advertisedHost ?? '127.0.0.1',
+        (socket) => this.#links?.accept(socket),
+        (message) => this.#emit({ type: 'error', message }),
       );
     } catch (error) {
       this.#state = 'stopped';
       throw error;
     }
-    this.#server = server;
-    server.on('error', (error) =>
-      this.#emit({ type: 'error', message: `listening socket: ${error.message}` }),
-    );
-    const address = server.address();
-    this.#port = typeof address === 'object' && address !== null ? address.port : 0;
-    this.#advertised = formatHostPort({
-      host: this.#options.advertisedHost ?? '127.0.0.1',
-      port: this.#port,
-    });
+    this.#server = listening.server;
+    this.#port = listening.port;
+    this.#advertised = listening.advertised;
     const self: NodeRef = { id: this.nodeId, address: this.#advertised };
     const seed = this.#options.overlay.seed ?? randomBytes(4).readUInt32BE(0);
     this.#core = this.#protocol.createCore(self, { now, rng: createRng(seed) });
@@ -118,7 +115,7 @@ export class OverlayPeer<M = unknown, E = unknown> {
     this.#state = 'running';
     this.#emit({
       type: 'listening',
-      bound: formatHostPort({ host: bindHost, port: this.#port }),
+      bound: listening.bound,
       advertised: this.#advertised,
       nodeId: this.nodeId,
     });
