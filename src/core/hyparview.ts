@@ -20,7 +20,10 @@ import { type Out, send, setTimer } from './overlay-output.js';
 import { PassiveView } from './passive-view.js';
 import { SHUFFLE_TIMER, Shuffle, wireRef } from './shuffle.js';
 
-/** Retries a join, and refills a view with fewer than `lonelyBelow` neighbors, until it has them. */
+/**
+ * Retries a join, and refills a view with fewer than `refillBelow` neighbors (high priority below
+ * `lonelyBelow`), until it has them.
+ */
 const LONELY_TIMER = 'hv:lonely';
 const NEIGHBOR_TIMER = 'hv:nb:';
 const IDLE_TIMER = 'hv:idle:';
@@ -215,11 +218,14 @@ export class HyParView {
 
   #onLonelyTimer(out: Out): void {
     this.#lonelyArmed = false;
-    if (this.#active.size >= this.options.lonelyBelow) return;
+    if (this.#active.size >= this.#refillBelow) return;
     if (this.#active.size === 0 && this.#contact !== undefined) {
       send(out, this.#contact, { type: 'hv_join' });
     }
-    this.#refill(out);
+    const known = this.#passive.refs().some((ref) => !this.#pending.has(ref.id));
+    // No candidate to ask: a shuffle with a neighbor brings some (it refills too).
+    if (!known && this.#active.size > 0) this.#shuffle.onTimer(out);
+    else this.#refill(out);
     this.#armLonely(out);
   }
 
@@ -303,7 +309,13 @@ export class HyParView {
       if (!this.#requestNeighbor(ref, priority, out)) break;
       room--;
     }
-    if (this.#active.size < this.options.lonelyBelow) this.#armLonely(out);
+    if (this.#active.size < this.#refillBelow) this.#armLonely(out);
+  }
+
+  /** Below this many neighbors the view is refilled on a timer (never above the view's size). */
+  get #refillBelow(): number {
+    const { lonelyBelow, refillBelow, activeViewSize } = this.options;
+    return Math.min(Math.max(lonelyBelow, refillBelow), activeViewSize);
   }
 
   // ---- views -----------------------------------------------------------------------------------
