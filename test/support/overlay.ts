@@ -45,6 +45,8 @@ export class OverlayNet {
   readonly #index: Map<string, number>;
   readonly #received = new Map<string, Set<number>>();
   readonly stopped = new Set<number>();
+  /** When a peer last reported a link up or down (performance.now()). */
+  lastLinkChange = performance.now();
 
   constructor(
     readonly peers: readonly OverlayPeer[],
@@ -60,6 +62,9 @@ export class OverlayNet {
   #onEvent(i: number, event: PeerEvent): void {
     if (event.type === 'connected') this.#views[i]?.add(event.peer);
     if (event.type === 'disconnected') this.#views[i]?.delete(event.peer);
+    if (event.type === 'connected' || event.type === 'disconnected') {
+      this.lastLinkChange = performance.now();
+    }
     if (event.type === 'message-received') {
       const who = this.#received.get(event.text) ?? new Set();
       who.add(i);
