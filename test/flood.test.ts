@@ -118,7 +118,7 @@ async function linkedAttacker(t: TestContext, net: Network): Promise<[RawClient,
 
 describe('hostile peers at scale', () => {
   test('a flood of 1,000 connections that never speak', async (t) => {
-    const HANDSHAKE_MS = 300;
+    const HANDSHAKE_MS = 2_000; // long enough that a refusal under load still comes first
     const COUNT = 1_000;
     // Every attacker comes from one IP: the per-IP cap is the one that binds.
     const cap = Math.min(
@@ -143,7 +143,7 @@ describe('hostile peers at scale', () => {
       only(events, 'rejected')
         .filter((e) => e.remote.startsWith(`${ATTACKER_HOST}:`))
         .map((e) => {
-          assert.match(e.reason, new RegExp(`no public_address within ${HANDSHAKE_MS} ms`));
+          assert.equal(e.code, 'HANDSHAKE_TIMEOUT');
           return e.remote;
         }),
     );
@@ -185,7 +185,7 @@ describe('hostile peers at scale', () => {
     const dripping = attacker.trickle(frame, 20);
     await attacker.waitClosed();
     const sent = await dripping;
-    assert.match((await rejected).reason, /no public_address within 300 ms/);
+    assert.equal((await rejected).code, 'HANDSHAKE_TIMEOUT');
     t.diagnostic(
       `cut after ${Math.round(attacker.lifetimeMs)} ms and ${sent} of ${frame.length} bytes`,
     );

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { runEmulation } from '../src/emulator/emulate.js';
 import { GossipDeliveries } from '../src/metrics/deliveries.js';
 import { NetworkMetrics } from '../src/metrics/network-metrics.js';
+import { BYTES_REPORT_MS } from '../src/metrics/thread-bytes.js';
 import type { PeerEvent, PeerEventInit } from '../src/peer/events.js';
 import { LiveSession } from '../src/ui/live-session.js';
+import { WAIT_TIMEOUT_MS } from './support/wait.js';
 
 const A = '127.0.0.1:8080';
+/** Some peer has reported sending bytes. */
+const BYTES_SENT = /^naive_peer_bytes_sent_total\{.*\} [1-9]/m;
 const B = '127.0.0.1:8081';
 
 function event(e: PeerEventInit, at = 0): PeerEvent {
@@ -129,7 +134,13 @@ test('emulate metrics: per-peer links of a formed mesh, bytes from the threads, 
       void (async () => {
         await live.ready;
         const url = /^metrics: (\S+)$/m.exec(printed)?.[1] ?? '';
-        scraped = await (await fetch(url)).text();
+        // Threads report bytes once a second (BYTES_REPORT_MS): scrape until they have.
+        const deadline = Date.now() + WAIT_TIMEOUT_MS;
+        do {
+          scraped = await (await fetch(url)).text();
+          if (BYTES_SENT.test(scraped)) break;
+          await delay(BYTES_REPORT_MS / 4);
+        } while (Date.now() < deadline);
         controller.abort();
       })();
     },
@@ -141,5 +152,5 @@ test('emulate metrics: per-peer links of a formed mesh, bytes from the threads, 
   for (const line of links) assert.match(line, / 3$/);
   const count = sample(scraped, 'naive_peer_gossip_latency_seconds_count');
   assert.ok(count !== undefined && count >= 12, scraped);
-  assert.ok(scraped.split('\n').some((l) => /^naive_peer_bytes_sent_total\{.*\} [1-9]/.test(l)));
+  assert.match(scraped, BYTES_SENT);
 });

@@ -9,8 +9,7 @@ import {
 import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
-import { LiveSession, MAX_LABELLED_PEERS } from '../ui/live-session.js';
-import { DEFAULT_UI_HOST } from '../ui/server.js';
+import { DEFAULT_UI_HOST, MAX_LABELLED_PEERS } from '../ui/defaults.js';
 import {
   addOverlayOptions,
   type OverlayFlags,
@@ -200,20 +199,33 @@ export function registerEmulate(program: Command): void {
         { exitCode: 2 },
       );
     }
-    const live = new LiveSession({
-      stderr: process.stderr,
-      ...(options.ui === undefined ? {} : { ui: { port: options.ui, host: options.uiHost } }),
-      ...(options.metrics === undefined
-        ? {}
-        : {
-            metrics: {
-              port: options.metrics,
-              host: options.metricsHost,
-              perPeer: options.metricsPerPeer === true,
-            },
-          }),
-    });
+    // Loaded only when asked: the servers and their packages cost every other run its start.
+    const wanted = options.ui !== undefined || options.metrics !== undefined;
+    const { LiveSession } = wanted
+      ? await import('../ui/live-session.js')
+      : { LiveSession: undefined };
+    const live =
+      LiveSession &&
+      new LiveSession({
+        stderr: process.stderr,
+        ...(options.ui === undefined ? {} : { ui: { port: options.ui, host: options.uiHost } }),
+        ...(options.metrics === undefined
+          ? {}
+          : {
+              metrics: {
+                port: options.metrics,
+                host: options.metricsHost,
+                perPeer: options.metricsPerPeer === true,
+              },
+            }),
+      });
     let liveFailed = false;
+    const onLiveError = (error: unknown): void => {
+      liveFailed = true;
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      process.stderr.write(`error: cannot serve the live view or metrics: ${code}\n`);
+      controller.abort();
+    };
     let result: EmulationResult;
     try {
       result = await runEmulation(
@@ -230,20 +242,21 @@ export function registerEmulate(program: Command): void {
           ...(overlay === undefined ? {} : { overlay }),
           signal: controller.signal,
           hold: options.ui !== undefined,
-          observe: live.observe,
-          ...(options.metrics === undefined ? {} : { observeBytes: live.addBytes }),
-          onLaunch: (run) => {
-            live.onLaunch(run);
-            live.ready.catch((error: unknown) => {
-              liveFailed = true;
-              const code = (error as NodeJS.ErrnoException).code ?? String(error);
-              process.stderr.write(`error: cannot serve the live view or metrics: ${code}\n`);
-              controller.abort();
-            });
-          },
+          ...(live === undefined
+            ? {}
+            : {
+                observe: live.observe,
+                onLaunch: (run) => {
+                  live.onLaunch(run);
+                  live.ready.catch(onLiveError);
+                },
+              }),
+          ...(live === undefined || options.metrics === undefined
+            ? {}
+            : { observeBytes: live.addBytes }),
         },
         (update) => {
-          live.progress(update);
+          live?.progress(update);
           progress?.update(update);
         },
       );
@@ -254,7 +267,7 @@ export function registerEmulate(program: Command): void {
     } finally {
       progress?.done();
       process.removeListener('SIGINT', onSigint);
-      await live.close();
+      await live?.close();
     }
     process.stdout.write(
       options.json

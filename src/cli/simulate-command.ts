@@ -2,7 +2,6 @@ import { type Command, Option } from 'commander';
 import { mergeScenarios, readScenario } from '../scenario/file.js';
 import { type FaultFlags, hasFaultFlags, scenarioFromFlags } from '../scenario/flags.js';
 import { EMPTY_SCENARIO, type Scenario, ScenarioError } from '../scenario/model.js';
-import { writeRunFiles } from '../sim/output.js';
 import { formatSimProgress, renderSimReport } from '../sim/render.js';
 import { SIM_DEFAULTS, type SimProgress } from '../sim/run.js';
 import { SIMULATED_OVERLAYS, type SimulatedOverlay, simulate } from '../sim/simulate.js';
@@ -140,7 +139,11 @@ export function registerSimulate(program: Command): void {
       progress,
     );
     if (progress !== undefined && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-    const files = options.out === undefined ? [] : await writeRunFiles(options.out, run);
+    // vega is loaded only when charts are asked for: it would slow every start of the CLI.
+    const files =
+      options.out === undefined
+        ? []
+        : await (await import('../sim/output.js')).writeRunFiles(options.out, run);
     process.stdout.write(
       options.json
         ? `${JSON.stringify({ ...run.result, files }, null, 2)}\n`

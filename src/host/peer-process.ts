@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { exportPeerMetrics, type MetricsEndpoint } from '../metrics/peer-exporter.js';
+import type { MetricsEndpoint } from '../metrics/peer-exporter.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
 import { isOverlayOptions, OverlayPeer, type OverlayPeerOptions } from '../peer/overlay-peer.js';
@@ -47,6 +47,8 @@ export async function runPeerProcess(options: PeerProcessOptions): Promise<numbe
   let metrics: MetricsServer | undefined;
   if (options.metrics !== undefined) {
     try {
+      // Loaded only when asked: prom-client costs every other peer its start.
+      const { exportPeerMetrics } = await import('../metrics/peer-exporter.js');
       metrics = await exportPeerMetrics(peer.events, options.metrics);
       stderr.write(`metrics: ${metrics.url}\n`);
     } catch (error) {

@@ -11,6 +11,16 @@ import { decodeMessage, encodeMessage, type Message } from '../protocol/messages
  */
 export const MAX_UNSENT_BYTES = 1024 * 1024;
 
+/**
+ * Least time between two frames to a peer of the original. Its reader is rebuilt every 10 ms and
+ * drops what it had buffered: two frames that arrive in one read lose the second and break the
+ * connection ("frame size too big", then a reset; seen with the real program). A handshake reply
+ * followed by a peer list, or a list meeting a gossip frame, must not share a read. 50 ms was not
+ * enough on a loaded machine (the reader's polls lag); 200 ms still leaves room for gossip every
+ * period and a few lists between.
+ */
+export const LEGACY_FRAME_GAP_MS = 200;
+
 /** How long a socket we ended may take to close on its own before we destroy it. */
 export const CLOSE_GRACE_MS = 1_000;
 
@@ -68,6 +78,12 @@ export class Connection implements LinkConnection {
   #closed = false;
   #deadline: NodeJS.Timeout | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
+  /** Pacing for a peer of the original: frames wait here until the gap since the last one passed. */
+  #gapMs = 0;
+  #lastWriteAt = Number.NEGATIVE_INFINITY;
+  readonly #paced: Buffer[] = [];
+  #pacedBytes = 0;
+  #paceTimer: NodeJS.Timeout | undefined;
   readonly #decoder = new FrameDecoder();
 
   constructor(
@@ -120,10 +136,15 @@ export class Connection implements LinkConnection {
     this.write(encodeMessage(message));
   }
 
+  /** From now on, at least `gapMs` between two frames (a peer of the original, see LEGACY_FRAME_GAP_MS). */
+  pace(gapMs: number): void {
+    this.#gapMs = gapMs;
+  }
+
   /** Writes an encoded frame; used to send one gossip frame to many peers without re-encoding. */
   write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
-    if (this.socket.writableLength + frame.length > MAX_UNSENT_BYTES) {
+    if (this.socket.writableLength + this.#pacedBytes + frame.length > MAX_UNSENT_BYTES) {
       this.destroy(
         reason(
           'NOT_READING',
@@ -132,7 +153,32 @@ export class Connection implements LinkConnection {
       );
       return;
     }
+    if (this.#gapMs === 0) {
+      this.#lastWriteAt = performance.now();
+      this.socket.write(frame);
+      return;
+    }
+    this.#paced.push(frame);
+    this.#pacedBytes += frame.length;
+    this.#drain();
+  }
+
+  #drain(): void {
+    if (this.#paceTimer !== undefined || this.closed || this.socket.destroyed) return;
+    const wait = this.#lastWriteAt + this.#gapMs - performance.now();
+    if (wait > 0) {
+      this.#paceTimer = setTimeout(() => {
+        this.#paceTimer = undefined;
+        this.#drain();
+      }, wait);
+      return;
+    }
+    const frame = this.#paced.shift();
+    if (frame === undefined) return;
+    this.#pacedBytes -= frame.length;
+    this.#lastWriteAt = performance.now();
     this.socket.write(frame);
+    if (this.#paced.length > 0) this.#drain();
   }
 
   /** Sends what is queued, then closes; destroys the socket if it does not close in time. */
@@ -200,6 +246,7 @@ export class Connection implements LinkConnection {
     this.#closed = true;
     this.clearDeadline();
     clearTimeout(this.#closeTimer);
+    clearTimeout(this.#paceTimer);
     this.handlers.close(this, this.#reason ?? reason('CLOSED_BY_PEER', 'closed'));
   }
 }

@@ -219,7 +219,8 @@ export function runSimulation<M, E>(
         if (origin === null) return;
         const id = `m${k}`;
         recorder.sent(id, origin, net.now);
-        net.input(origin, { kind: 'broadcast', id, payload: `sim ${options.seed} ${k}` });
+        // The payload is the id: a protocol without ids of its own (the full mesh) names it by text.
+        net.input(origin, { kind: 'broadcast', id, payload: id });
       });
     }
   };

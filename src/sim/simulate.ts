@@ -1,4 +1,4 @@
-import { hyparviewProtocol } from './protocols.js';
+import { fullMeshProtocol, hyparviewProtocol } from './protocols.js';
 import {
   runSimulation,
   type SimProgress,
@@ -7,7 +7,7 @@ import {
 } from './run.js';
 
 /** The overlays the simulator can run, by their `--overlay` name. */
-export const SIMULATED_OVERLAYS = ['hyparview'] as const;
+export const SIMULATED_OVERLAYS = ['hyparview', 'full'] as const;
 export type SimulatedOverlay = (typeof SIMULATED_OVERLAYS)[number];
 
 /** Runs `options` with the named overlay's core. */
@@ -19,5 +19,7 @@ export function simulate(
   switch (overlay) {
     case 'hyparview':
       return runSimulation(hyparviewProtocol(), options, onProgress);
+    case 'full':
+      return runSimulation(fullMeshProtocol(), options, onProgress);
   }
 }

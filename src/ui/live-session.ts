@@ -5,14 +5,9 @@ import { NetworkMetrics } from '../metrics/network-metrics.js';
 import { DEFAULT_METRICS_HOST, type MetricsServer, serveMetrics } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
+import { DEFAULT_UI_HOST } from './defaults.js';
 import { LiveNetwork } from './live-network.js';
-import { DEFAULT_UI_HOST, serveUi, type UiServer } from './server.js';
-
-/**
- * Per-peer series multiply every metric by N: above this many peers `--metrics-per-peer` is
- * refused (2,000 peers, the live view's size, is about 30,000 series a scrape).
- */
-export const MAX_LABELLED_PEERS = 2_000;
+import { serveUi, type UiServer } from './server.js';
 
 export interface LiveOptions {
   readonly ui?: { readonly port: number; readonly host?: string };

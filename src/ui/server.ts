@@ -8,10 +8,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { LiveRun } from '../emulator/emulate.js';
 import { now } from '../peer/clock.js';
 import { formatHostPort } from '../protocol/address.js';
+import { DEFAULT_UI_HOST } from './defaults.js';
 import type { LiveNetwork } from './live-network.js';
 
-/** Loopback unless asked: the page can stop peers. */
-export const DEFAULT_UI_HOST = '127.0.0.1';
 /**
  * One frame of changes this often: fast enough to watch a mesh form, slow enough that 2,000 peers'
  * events (thousands a second) cost the page a handful of messages a second.
