@@ -52,6 +52,8 @@ function fakeResult(
       periodMs: 2_000,
       durationMs: 0,
       timeoutMs: 30_000,
+      overlay: 'full',
+      rate: null,
     },
     launchedAt: 1_700_000_000_000,
     elapsedMs: 1_234,
@@ -78,6 +80,7 @@ function fakeResult(
       foreign: [],
       error: null,
     })),
+    overlay: null,
     failures: [],
     ...overrides,
   };

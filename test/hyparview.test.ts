@@ -211,6 +211,30 @@ describe('promotion after a drop', () => {
     assert.equal(sends(outputs, 'hv_neighbor').length, 0, 'no candidate left to ask');
   });
 
+  test('a view below refillBelow with no candidate shuffles early, then asks what it learned', () => {
+    const node = withNeighbors([1, 2, 3]);
+    node.down(ref(3));
+    // Two neighbors (not lonely) and an empty passive view: the refill timer is armed anyway.
+    const shuffled = node.fire('hv:lonely');
+    const shuffles = sends(shuffled, 'hv_shuffle');
+    assert.equal(shuffles.length, 1, 'an early shuffle to a neighbor');
+    const reply = node.from(shuffles[0]?.to ?? ref(1), {
+      type: 'hv_shuffle_reply',
+      nodes: [10, 11, 12].map(ref),
+    });
+    assert.deepEqual(
+      sends(reply, 'hv_neighbor').map((r) => r.message.priority),
+      ['low', 'low', 'low'],
+    );
+  });
+
+  test('a view at refillBelow neighbors or more is not refilled on the timer', () => {
+    const node = withNeighbors([1, 2, 3, 4, 5]);
+    node.down(ref(5));
+    assert.equal(D.refillBelow, 4);
+    assert.equal(node.timers.has('hv:lonely'), false);
+  });
+
   test('an unanswered request times out, drops the candidate and asks another', () => {
     const node = withNeighbors([1, 2, 3, 4, 5]);
     withCandidates(node, 1, [10, 11]);

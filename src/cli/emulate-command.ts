@@ -10,10 +10,18 @@ import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { DEFAULT_UI_HOST, MAX_LABELLED_PEERS } from '../ui/defaults.js';
+import {
+  addOverlayOptions,
+  type OverlayFlags,
+  overlaySettingsOf,
+  rateOption,
+} from './overlay-options.js';
 import { hostOption, integerOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The `emulate` options, as commander parses them. */
-interface EmulateCommandOptions {
+interface EmulateCommandOptions extends OverlayFlags {
+  readonly rate?: number;
+  readonly seed: number;
   readonly peers: number;
   readonly basePort: number;
   readonly threads: number;
@@ -144,6 +152,17 @@ export function registerEmulate(program: Command): void {
       'Show the full connectivity matrix even above 40 peers (the default shows a compact view)',
     )
     .option(
+      '--rate <R>',
+      'Messages a second across the whole network, each from a random peer (instead of --period)',
+      (text) => rateOption(text),
+    )
+    .option(
+      '--seed <SEED>',
+      'Seed of the random choices (senders, overlay cores)',
+      (text) => integerOption(text, 0, 4_294_967_295),
+      1,
+    )
+    .option(
       '--no-proof',
       "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
     )
@@ -163,7 +182,9 @@ export function registerEmulate(program: Command): void {
       DEFAULT_METRICS_HOST,
     )
     .option('--metrics-per-peer', 'Label the metrics by peer instead of summing over all peers');
+  addOverlayOptions(command);
   command.action(async (options: EmulateCommandOptions) => {
+    const overlay = overlaySettingsOf(options);
     const controller = new AbortController();
     const onSigint = (): void => {
       process.stderr.write('\nstopping every peer (Ctrl-C again to quit at once)\n');
@@ -216,6 +237,9 @@ export function registerEmulate(program: Command): void {
           durationMs: options.duration * 1_000,
           timeoutMs: options.timeout * 1_000,
           proveAddresses: options.proof,
+          seed: options.seed,
+          ...(options.rate === undefined ? {} : { rate: options.rate }),
+          ...(overlay === undefined ? {} : { overlay }),
           signal: controller.signal,
           hold: options.ui !== undefined,
           ...(live === undefined

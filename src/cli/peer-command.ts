@@ -4,10 +4,11 @@ import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
 import { PEER_DEFAULTS } from '../peer/options.js';
 import { formatHostPort, type HostPort } from '../protocol/address.js';
+import { addOverlayOptions, type OverlayFlags, overlaySettingsOf } from './overlay-options.js';
 import { hostOption, hostPortOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The root command's options, as commander parses them. */
-interface PeerCommandOptions {
+interface PeerCommandOptions extends OverlayFlags {
   readonly period: number;
   readonly address: string;
   readonly port: number;
@@ -23,7 +24,7 @@ interface PeerCommandOptions {
  * help texts) and the action that runs one peer until SIGINT or SIGTERM.
  */
 export function registerPeer(program: Command): void {
-  program
+  const command = program
     .description('Provides a peer exchange that imples a naive messaging functionality')
     .option(
       '-P, --period <PERIOD>',
@@ -61,22 +62,24 @@ export function registerPeer(program: Command): void {
       'Interface the metrics are served on',
       (text) => hostOption(text),
       DEFAULT_METRICS_HOST,
-    )
-    .action(async (options: PeerCommandOptions) => {
-      const startedAt = now();
-      process.exitCode = await runPeerProcess({
-        startedAt,
-        json: options.json === true,
-        ...(options.metrics === undefined
-          ? {}
-          : { metrics: { port: options.metrics, host: options.metricsHost } }),
-        peer: {
-          port: options.port,
-          bindHost: options.bind,
-          advertisedHost: options.address,
-          periodMs: options.period * 1000,
-          ...(options.connect === undefined ? {} : { connect: formatHostPort(options.connect) }),
-        },
-      });
+    );
+  addOverlayOptions(command).action(async (options: PeerCommandOptions) => {
+    const startedAt = now();
+    const overlay = overlaySettingsOf(options);
+    process.exitCode = await runPeerProcess({
+      startedAt,
+      json: options.json === true,
+      ...(options.metrics === undefined
+        ? {}
+        : { metrics: { port: options.metrics, host: options.metricsHost } }),
+      peer: {
+        port: options.port,
+        bindHost: options.bind,
+        advertisedHost: options.address,
+        periodMs: options.period * 1000,
+        ...(options.connect === undefined ? {} : { connect: formatHostPort(options.connect) }),
+        ...(overlay === undefined ? {} : { overlay }),
+      },
     });
+  });
 }

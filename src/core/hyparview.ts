@@ -21,7 +21,10 @@ import { type Out, send, setTimer } from './overlay-output.js';
 import { PassiveView } from './passive-view.js';
 import { SHUFFLE_TIMER, Shuffle, wireRef } from './shuffle.js';
 
-/** Retries a join, and refills a view with fewer than `lonelyBelow` neighbors, until it has them. */
+/**
+ * Retries a join, and refills a view with fewer than `refillBelow` neighbors (high priority below
+ * `lonelyBelow`), until it has them.
+ */
 const LONELY_TIMER = 'hv:lonely';
 const NEIGHBOR_TIMER = 'hv:nb:';
 const IDLE_TIMER = 'hv:idle:';
@@ -244,17 +247,20 @@ export class HyParView {
 
   #onLonelyTimer(out: Out): void {
     this.#lonelyArmed = false;
-    if (this.#active.size >= this.options.lonelyBelow) {
+    if (this.#active.size >= this.#refillBelow) {
       this.#lonelyTries = 0;
       return;
     }
-    // Alone: join again, through the contact first, then through anyone we were linked to (the
-    // contact may be dead, and a partition may have left only former neighbors reachable).
-    // Tries alternate, the contact on the first (`#armLonely` counted it already).
+    // Short of neighbors: join again if alone or out of candidates, through the contact first,
+    // then through anyone we were linked to (the contact may be dead, and a partition may have
+    // left only former neighbors reachable). Tries alternate (`#armLonely` counted the first).
     if (this.#active.size === 0 || this.#passive.size === 0) {
       this.#rejoin(this.#lonelyTries % 2 === 1, out);
     }
-    this.#refill(out, undefined, true);
+    const known = this.#passive.refs().some((ref) => !this.#pending.has(ref.id));
+    // No candidate to ask: a shuffle with a neighbor brings some (it refills too).
+    if (!known && this.#active.size > 0) this.#shuffle.onTimer(out);
+    else this.#refill(out, undefined, true);
     this.#armLonely(out);
   }
 
@@ -383,7 +389,13 @@ export class HyParView {
       if (!this.#requestNeighbor(ref, priority, out)) break;
       room--;
     }
-    if (lonely) this.#armLonely(out);
+    if (lonely || this.#active.size < this.#refillBelow) this.#armLonely(out);
+  }
+
+  /** Below this many neighbors the view is refilled on a timer (never above the view's size). */
+  get #refillBelow(): number {
+    const { lonelyBelow, refillBelow, activeViewSize } = this.options;
+    return Math.min(Math.max(lonelyBelow, refillBelow), activeViewSize);
   }
 
   // ---- views -----------------------------------------------------------------------------------

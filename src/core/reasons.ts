@@ -50,6 +50,14 @@ export type ReasonCode =
   | 'BROKEN_ON_PURPOSE'
   /** An address that cannot be dialed (malformed). */
   | 'BAD_ADDRESS'
+  /** An overlay peer and a peer of the original protocol (no node id): refused on either side. */
+  | 'OVERLAY_ORIGINAL_PEER'
+  /** An overlay peer and one of ours without the overlay's feature (a full-mesh peer): refused. */
+  | 'OVERLAY_FULL_MESH_PEER'
+  /** The overlay's core dropped the link: its active view changed (the message says why). */
+  | 'OVERLAY_VIEW_CHANGE'
+  /** Too many dials waiting in line: a wish past the bound is dropped. */
+  | 'DIAL_QUEUE_FULL'
   /** A bug of ours, contained to one connection. */
   | 'INTERNAL';
 

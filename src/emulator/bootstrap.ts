@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Rng } from '../core/rng.js';
 import type { PeerOptions } from '../peer/peer.js';
 import { formatHostPort } from '../protocol/address.js';
 
@@ -35,6 +36,19 @@ export function chainBootstrap(ports: readonly number[]): Array<string | undefin
   return ports.map((_, i) => {
     const previous = ports[i - 1];
     return previous === undefined ? undefined : formatHostPort({ host: LOOPBACK, port: previous });
+  });
+}
+
+/**
+ * The overlay's bootstrap: peer i joins through a peer before it, drawn with `rng` (a random
+ * recursive tree, so the joins alone connect everyone). Through a chain, joins sent at one
+ * instant meet contacts with no other neighbour yet and the overlay starts as a path of degree 2;
+ * through one contact, 2,000 joins at once evict each other from its active view for seconds.
+ */
+export function randomBootstrap(ports: readonly number[], rng: Rng): Array<string | undefined> {
+  return ports.map((_, i) => {
+    const contact = i === 0 ? undefined : ports[rng.int(i)];
+    return contact === undefined ? undefined : formatHostPort({ host: LOOPBACK, port: contact });
   });
 }
 

@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
+import { createRng } from '../core/rng.js';
 import type { TrafficCounts } from '../metrics/traffic.js';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
 import { PEER_DEFAULTS } from '../peer/options.js';
+import type { OverlaySettings } from '../peer/overlay-protocol.js';
 import { formatHostPort } from '../protocol/address.js';
 import {
   chainBootstrap,
@@ -12,11 +14,14 @@ import {
   LOOPBACK,
   peerPorts,
   portRangeProblem,
+  randomBootstrap,
 } from './bootstrap.js';
 import { countSockets, reportAll } from './census.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
+import { OverlayEmulation } from './overlay-emulation.js';
 import { type PeerHandle, type PeerOutcome, PeerPool } from './pool.js';
+import { startRate } from './rate.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
 import type {
   ConnectionCounts,
@@ -47,6 +52,12 @@ export interface EmulationOptions {
   readonly proveAddresses?: boolean;
   /** The open-file limit to check against; read from the process when not given. */
   readonly openFileLimit?: number | null;
+  /** A partial overlay instead of the full mesh (`--overlay hyparview`). */
+  readonly overlay?: OverlaySettings;
+  /** Messages a second across the network, each from a random peer (`--rate`), instead of --period. */
+  readonly rate?: number;
+  /** Seed of every random choice of the run (senders, the overlay cores). Default 1. */
+  readonly seed?: number;
   /**
    * The module hosting each peer (PeerPool's `filename`; default a Peer) and where each joins
    * through once all listen (default `chainBootstrap`): benchmarks run a stand-in that only opens
@@ -125,6 +136,8 @@ function resolveConfig(options: EmulationOptions): EmulationConfig {
     periodMs: options.periodMs ?? DEFAULTS.periodMs,
     durationMs: options.durationMs ?? DEFAULTS.durationMs,
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    overlay: options.overlay?.kind ?? 'full',
+    rate: options.rate ?? null,
   };
   if (!Number.isSafeInteger(config.peers) || config.peers < 2) {
     throw new EmulationSetupError(`--peers must be a whole number >= 2, not ${config.peers}`);
@@ -136,7 +149,11 @@ function resolveConfig(options: EmulationOptions): EmulationConfig {
     const problem = portRangeProblem(config.basePort, config.peers);
     if (problem !== null) throw new EmulationSetupError(problem);
   }
-  const files = openFileProblem(config.peers, options.openFileLimit ?? readOpenFileLimit());
+  const limit = options.openFileLimit ?? readOpenFileLimit();
+  const files =
+    options.overlay === undefined
+      ? openFileProblem(config.peers, limit)
+      : OverlayEmulation.fileProblem(config.peers, options.overlay, limit);
   if (files !== null) throw new EmulationSetupError(files);
   return config;
 }
@@ -181,6 +198,10 @@ export async function runEmulation(
   const wake = (): void => {
     for (const check of [...waiters]) check();
   };
+  const overlay =
+    options.overlay === undefined
+      ? undefined
+      : new OverlayEmulation(n, options.overlay, options.seed ?? 1, wake);
   const report = (): void =>
     onProgress?.({
       phase,
@@ -201,6 +222,7 @@ export async function runEmulation(
   const killed = new Set<number>();
   const onEvent = (i: number, event: PeerEvent): void => {
     options.observe?.(i, event);
+    overlay?.onEvent(i, event);
     switch (event.type) {
       case 'listening':
         if (listenedAt[i] !== undefined) break; // a restart
@@ -222,12 +244,15 @@ export async function runEmulation(
         if (!frozen && mesh.clear(i)) report();
         break;
       case 'message-sent':
-        log.onSent(event.text, event.at, event.peers);
+        // Through an overlay a message is meant for the whole network, not only the links.
+        log.onSent(event.text, event.at, overlay?.receivers(errors) ?? event.peers);
         if (phase === 'running') report();
         break;
       case 'message-received':
         log.onReceived(event.text, event.at);
         if (phase === 'running') report();
+        break;
+      case 'counters':
         break;
       default:
         return;
@@ -286,8 +311,10 @@ export async function runEmulation(
     meterBytes: options.observeBytes !== undefined,
   });
   enter('starting');
+  const rssBefore = process.memoryUsage().rss;
   const peerOptions = chainOptions(ports, {
-    periodMs: config.periodMs,
+    // With --rate the emulator sends every message; the peers' own gossip waits an hour.
+    periodMs: config.rate === null ? config.periodMs : 3_600_000,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
   });
@@ -298,6 +325,7 @@ export async function runEmulation(
     const spawned = {
       ...peerOptions[i],
       firstGossipMs,
+      ...overlay?.peerOptions(i),
       ...(connect === undefined ? {} : { connect }),
     };
     const handle = pool.spawn(
@@ -340,15 +368,26 @@ export async function runEmulation(
   });
 
   let status: EmulationStatus;
+  let stopRate = (): void => {};
   let outcome = await waitFor(() => accounted >= n, deadline);
   if (outcome === 'done' && !failed()) {
     enter('forming');
     const joins =
-      options.host?.joins(ports) ?? chainBootstrap(ports).map((a) => (a === undefined ? [] : [a]));
+      options.host?.joins(ports) ??
+      (overlay === undefined
+        ? chainBootstrap(ports)
+        : randomBootstrap(ports, createRng(options.seed ?? 1))
+      ).map((a) => (a === undefined ? [] : [a]));
     joins.forEach((addresses, i) => {
       for (const address of addresses) handles[i]?.send({ type: 'join', address });
     });
-    outcome = await waitFor(() => mesh.complete || failed(), deadline);
+    const formed = (): boolean => {
+      const done = overlay === undefined ? mesh.complete : overlay.formed(mesh, now());
+      if (done) meshAt ??= lastLinkAt;
+      return done;
+    };
+    outcome = await waitFor(() => formed() || failed(), deadline);
+    if (outcome === 'done' && overlay !== undefined) overlay.onFormed(rssBefore, basePort);
   }
   if (outcome === 'done' && mesh.complete) {
     socketsFormed = countSockets(basePort, basePort + n - 1);
@@ -357,14 +396,29 @@ export async function runEmulation(
   const holding = options.hold === true && config.durationMs === 0;
   if (outcome === 'done' && !failed() && (config.durationMs > 0 || holding)) {
     enter('running');
+    if (overlay !== undefined) {
+      await overlay.counters('before', handles, errors, waitFor, deadline + config.durationMs);
+    }
     windowStart = now();
     log.open(windowStart);
+    overlay?.openWindow();
+    if (config.rate !== null) {
+      stopRate = startRate(
+        config.rate,
+        createRng(options.seed ?? 1),
+        n,
+        (i) => errors[i] === undefined,
+        (i) => handles[i]?.send({ type: 'broadcast' }),
+      );
+    }
     outcome = await waitFor(
       failed,
       holding ? Number.POSITIVE_INFINITY : windowStart + config.durationMs,
     );
     windowEnd = now();
     log.close(windowEnd);
+    stopRate();
+    overlay?.closeWindow();
     // Held until Ctrl-C: that is how such a run ends, not an interruption.
     if (holding && outcome === 'aborted') outcome = 'done';
     else if (outcome === 'timeout') {
@@ -375,6 +429,9 @@ export async function runEmulation(
       await reportAll(handles);
       outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
       if (outcome === 'timeout') outcome = 'done';
+    }
+    if (outcome === 'done' && overlay !== undefined) {
+      await overlay.counters('after', handles, errors, waitFor, now() + DRAIN_MS);
     }
   }
   if (outcome === 'aborted') status = 'interrupted';
@@ -392,6 +449,8 @@ export async function runEmulation(
   if (traffic === undefined)
     traffic = { counts: await reportAll(handles), links: mesh.mutualLinks };
   enter('stopping');
+  stopRate();
+  overlay?.dispose();
   await pool.destroy();
 
   return snapshot(status);
@@ -431,7 +490,8 @@ export async function runEmulation(
       links: countLinks(ports, neighbours),
       sockets: { formed: socketsFormed, end: socketsEnd },
       connections: connectionCounts(traffic),
-      missingLinks: missingLinks(ports, neighbours),
+      // An overlay is meant to miss most pairs: listing them would be N^2/2 entries.
+      missingLinks: overlay === undefined ? missingLinks(ports, neighbours) : [],
       messages: {
         windowMs: windowStart === undefined ? 0 : (windowEnd ?? now()) - windowStart,
         sent: log.messages,
@@ -440,6 +500,9 @@ export async function runEmulation(
       },
       latencyMs: latencyStats(log.latency()),
       peers,
+      overlay:
+        overlay?.report(mesh, meshAt === undefined || !allListened ? null : meshAt - lastListen) ??
+        null,
       failures: errors.filter((e) => e !== undefined),
     };
   }

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { EmulationProgress } from './emulate.js';
+import { overlayRows } from './overlay-render.js';
 import type { ConnectionCounts, EmulationResult, PeerReport, SocketCounts } from './result.js';
 
 /**
@@ -130,8 +131,11 @@ function statusLine(result: EmulationResult): string {
   const missing = links.expected - links.formed;
   switch (result.status) {
     case 'mesh':
-      return 'full mesh formed';
+      return result.overlay === null ? 'full mesh formed' : 'overlay formed: one component';
     case 'timeout':
+      if (result.overlay !== null) {
+        return `no connected overlay within ${formatDuration(result.config.timeoutMs)}: ${result.overlay.components} components`;
+      }
       return `no full mesh within ${formatDuration(result.config.timeoutMs)}: ${missing} of ${links.expected} links missing`;
     case 'failed':
       return 'failed (see above)';
@@ -178,14 +182,14 @@ export function renderSummary(result: EmulationResult): string {
         : `${formatDuration(result.allListeningMs)} after launch`,
     ],
     [
-      'full mesh',
+      result.overlay === null ? 'full mesh' : 'formed',
       mesh === null
         ? 'not formed'
         : `${formatDuration(mesh.fromFirstStartMs)} after the first peer started, ${formatDuration(mesh.fromLastStartMs)} after the last (${formatDuration(mesh.fromLaunchMs)} after launch)`,
     ],
     [
       'links',
-      `${links.formed} of ${links.expected}${links.oneSided > 0 ? `, ${links.oneSided} one-sided` : ''}`,
+      `${links.formed}${result.overlay === null ? ` of ${links.expected}` : ''}${links.oneSided > 0 ? `, ${links.oneSided} one-sided` : ''}`,
     ],
     ['sockets', socketsText(result.sockets)],
     ['connections', connectionsText(result.connections)],
@@ -202,6 +206,7 @@ export function renderSummary(result: EmulationResult): string {
         : `p50 ${formatDuration(latencyMs.p50)}, p90 ${formatDuration(latencyMs.p90)}, p99 ${formatDuration(latencyMs.p99)}, max ${formatDuration(latencyMs.max)} over ${latencyMs.count} deliveries`,
     ],
   ];
+  if (result.overlay !== null) rows.push(...overlayRows(result.overlay, config.peers));
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
 }
@@ -216,7 +221,9 @@ export function renderReport(result: EmulationResult, options: ReportOptions = {
   const parts: string[] = [];
   if (result.failures.length > 0) parts.push(result.failures.join('\n'));
   const full = options.matrix === true || result.peers.length <= MATRIX_MAX_PEERS;
-  parts.push(full ? renderMatrix(result) : renderCompact(result));
+  // Above 40 peers an overlay's figures (degree distribution, components) are in the summary.
+  if (full) parts.push(renderMatrix(result));
+  else if (result.overlay === null) parts.push(renderCompact(result));
   parts.push(renderSummary(result));
   return `${parts.join('\n\n')}\n`;
 }

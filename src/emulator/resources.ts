@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 /** Files a run needs besides peer sockets: threads, pipes, the runtime's own. */
-const BASE_HEADROOM = 128;
+export const BASE_HEADROOM = 128;
 /**
  * While the mesh forms, pairs of peers dial each other at once and both connections live until
  * the duplicate is retired, and dial-back probes hold sockets of their own: measured peaks were

@@ -1,4 +1,5 @@
 import type { LatencyStats } from './latency.js';
+import type { OverlayReport } from './overlay-result.js';
 
 /**
  * Everything one emulation run measured, as plain data: what the CLI renders (as tables or as
@@ -17,6 +18,10 @@ export interface EmulationConfig {
   readonly periodMs: number;
   readonly durationMs: number;
   readonly timeoutMs: number;
+  /** `full` (the original's full mesh) or the partial overlay's kind, e.g. `hyparview`. */
+  readonly overlay: string;
+  /** Messages a second sent across the whole network by the emulator (--rate); null: --period. */
+  readonly rate: number | null;
 }
 
 /** One peer as the run left it. */
@@ -113,6 +118,8 @@ export interface EmulationResult {
   /** Over every (message, receiver) pair of the window; null when there was none. */
   readonly latencyMs: LatencyStats | null;
   readonly peers: readonly PeerReport[];
+  /** The overlay's shape and message figures; null for a full mesh. */
+  readonly overlay: OverlayReport | null;
   /** One line per problem (a taken port, a dead thread), for people. */
   readonly failures: readonly string[];
 }

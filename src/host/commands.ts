@@ -8,11 +8,17 @@ export interface CommandHandlers {
   breakLink(peer: string): void;
   /** Stop sending gossip; a task that sends none periodically leaves it out. */
   pauseGossip?(): void;
+  /** Gossip one message now (the emulator's --rate). */
+  broadcast?(): void;
+  /** Report the peer's totals as a `counters` event (overlay peers). */
+  counters?(): void;
+  /** The stop that follows is a crash: no goodbyes. */
+  kill?(): void;
 }
 
 /**
- * Serves the commands arriving on a hosted task's port: `join`, `break-link` and `pause-gossip`
- * go to `on`, `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
+ * Serves the commands arriving on a hosted task's port: `join`, `break-link`, `pause-gossip`,
+ * `broadcast`, `counters` and `kill` go to `on`, `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
  * the host went away without a word (stop rather than run forever).
  */
 export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<void> {
@@ -30,6 +36,16 @@ export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<v
           return;
         case 'pause-gossip':
           on.pauseGossip?.();
+          return;
+        case 'broadcast':
+          on.broadcast?.();
+          return;
+        case 'counters':
+          on.counters?.();
+          return;
+        case 'kill':
+          on.kill?.();
+          resolve();
           return;
         case 'report':
           port.postMessage({

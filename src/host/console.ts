@@ -42,6 +42,7 @@ export function consoleText(event: PeerEvent): string | undefined {
       return `Error: ${event.message}`;
     case 'address-proven':
     case 'message-sent':
+    case 'counters':
     case 'stopped':
       return undefined;
     default:

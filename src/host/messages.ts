@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { TrafficCounts } from '../metrics/traffic.js';
 import type { PeerEvent } from '../peer/events.js';
+import type { OverlayPeerOptions } from '../peer/overlay-peer.js';
 import type { PeerOptions } from '../peer/peer.js';
 
 /**
@@ -10,7 +11,8 @@ import type { PeerOptions } from '../peer/peer.js';
 
 /** One piscina task: a peer to run until told to stop, and the port to talk over. */
 export interface HostedPeerTask {
-  readonly options: PeerOptions;
+  /** A full-mesh peer, or an overlay peer when `overlay` is set. */
+  readonly options: PeerOptions | OverlayPeerOptions;
   /** Report the bytes the peer's sockets move (`bytes` messages, about once a second). */
   readonly meterBytes?: boolean;
   /** Transferred with the task: events go out over it, commands come in. */
@@ -29,7 +31,13 @@ export type HostCommand =
   /** Stop gossiping (the end of a measured window: stop sending, then drain). */
   | { readonly type: 'pause-gossip' }
   /** Answer with a `report`: the thread's socket counts, and a barrier (see HostMessage). */
-  | { readonly type: 'report' };
+  | { readonly type: 'report' }
+  /** Gossip one message now (the emulator's --rate). */
+  | { readonly type: 'broadcast' }
+  /** Report totals as a `counters` event (overlay peers). */
+  | { readonly type: 'counters' }
+  /** Stop at once, without goodbyes, as a crash would. */
+  | { readonly type: 'kill' };
 
 /**
  * What a hosted peer tells its host over the port. A `report` is posted after every event the

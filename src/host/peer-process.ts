@@ -2,11 +2,13 @@ import type { Writable } from 'node:stream';
 import type { MetricsEndpoint } from '../metrics/peer-exporter.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
+import { isOverlayOptions, OverlayPeer, type OverlayPeerOptions } from '../peer/overlay-peer.js';
 import { ListenError, Peer, type PeerOptions } from '../peer/peer.js';
 import { consoleLine, jsonLine } from './console.js';
 
 export interface PeerProcessOptions {
-  readonly peer: PeerOptions;
+  /** A full-mesh peer, or an overlay peer when `overlay` is set. */
+  readonly peer: PeerOptions | OverlayPeerOptions;
   /** Also write every event as a JSON line to `stdout`. */
   readonly json: boolean;
   /** The instant console times count from (epoch ms on the peer's clock); default: now. */
@@ -34,7 +36,9 @@ export async function runPeerProcess(options: PeerProcessOptions): Promise<numbe
   stdout.on('error', () => {
     json = false;
   });
-  const peer = new Peer(options.peer);
+  const peer = isOverlayOptions(options.peer)
+    ? new OverlayPeer(options.peer)
+    : new Peer(options.peer);
   peer.events.subscribe((event) => {
     const line = consoleLine(event, startedAt);
     if (line !== undefined) stderr.write(`${line}\n`);

@@ -1,5 +1,6 @@
 import { meterPeer } from '../metrics/thread-bytes.js';
 import { countTraffic } from '../metrics/traffic.js';
+import { isOverlayOptions, OverlayPeer } from '../peer/overlay-peer.js';
 import { ListenError, Peer } from '../peer/peer.js';
 import { serveCommands } from './commands.js';
 import type { HostedPeerTask, HostMessage, HostResult } from './messages.js';
@@ -15,7 +16,8 @@ export default async function hostPeer({
   meterBytes,
 }: HostedPeerTask): Promise<HostResult> {
   countTraffic();
-  const peer = new Peer(options);
+  const peer = isOverlayOptions(options) ? new OverlayPeer(options) : new Peer(options);
+  let graceful = true;
   const post = (message: HostMessage): void => port.postMessage(message);
   const metered = meterBytes
     ? meterPeer((bytesIn, bytesOut) => post({ type: 'bytes', bytesIn, bytesOut }))
@@ -30,6 +32,13 @@ export default async function hostPeer({
       as(() => peer.breakLink(address));
     },
     pauseGossip: () => peer.pauseGossip(),
+    broadcast: () => as(() => peer.gossip()),
+    counters: () => {
+      if (peer instanceof OverlayPeer) peer.reportCounters();
+    },
+    kill: () => {
+      graceful = false;
+    },
   });
 
   try {
@@ -48,7 +57,7 @@ export default async function hostPeer({
     throw error;
   }
   await stopRequested;
-  await peer.stop();
+  await (peer instanceof OverlayPeer ? peer.stop(graceful) : peer.stop());
   metered?.leave();
   // Closing after the last event: the host's 'close' comes after every message posted before it.
   port.close();

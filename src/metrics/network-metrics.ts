@@ -34,6 +34,10 @@ const CODES: Readonly<Record<ReasonCode, true>> = {
   IDLE_NON_LINK: true,
   BROKEN_ON_PURPOSE: true,
   BAD_ADDRESS: true,
+  OVERLAY_ORIGINAL_PEER: true,
+  OVERLAY_FULL_MESH_PEER: true,
+  OVERLAY_VIEW_CHANGE: true,
+  DIAL_QUEUE_FULL: true,
   INTERNAL: true,
 };
 export const UNCLASSIFIED = 'unclassified';

@@ -42,8 +42,34 @@ export type PeerEvent = Base &
         /** From the start of the dial-back to the proof. */
         readonly ms: number;
       }
-    | { readonly type: 'message-received'; readonly peer: string; readonly text: string }
-    | { readonly type: 'message-sent'; readonly text: string; readonly peers: number }
+    | {
+        readonly type: 'message-received';
+        readonly peer: string;
+        readonly text: string;
+        /** Overlay only: the message's id and the links it crossed from its origin (1: direct). */
+        readonly id?: string;
+        readonly hops?: number;
+      }
+    | {
+        readonly type: 'message-sent';
+        readonly text: string;
+        readonly peers: number;
+        /** Overlay only: the message's id (the whole network should deliver it). */
+        readonly id?: string;
+      }
+    | {
+        /**
+         * Overlay only, on request (`reportCounters()`): totals since start, so that a host can
+         * take differences over a window.
+         */
+        readonly type: 'counters';
+        /** Frames carrying a gossip payload sent (eager pushes, GRAFT answers, floods). */
+        readonly payloadSends: number;
+        /** Gossip messages delivered to this peer (first receipts only). */
+        readonly deliveries: number;
+        /** Active links now. */
+        readonly links: number;
+      }
     | {
         readonly type: 'dial-failed';
         readonly peer: string;

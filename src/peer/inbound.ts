@@ -7,6 +7,7 @@ import { now } from './clock.js';
 import type { Connection } from './connection.js';
 import type { PeerContext } from './context.js';
 import { HandshakeGate } from './handshake-gate.js';
+import { answerProbe } from './probe-answer.js';
 
 type PublicAddress = Extract<Message, { type: 'public_address' }>;
 
@@ -127,7 +128,12 @@ export class Inbound {
     this.endHandshake(connection);
     connection.clearDeadline();
     if (message.probe !== undefined) {
-      this.#answerProbe(connection, message.probe, message.nodeId, message.address);
+      const probe = {
+        nonce: message.probe,
+        proberId: message.nodeId,
+        proberAddress: message.address,
+      };
+      answerProbe(connection, probe, ctx.identity(), ctx.connections);
       return;
     }
     const parsed = parseHostPort(message.address);
@@ -169,26 +175,5 @@ export class Inbound {
       ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
       features: new Set(message.features),
     });
-  }
-
-  /**
-   * A dial-back probe: someone we claimed an address to checks it. Reply with our node id, and
-   * send the nonce back over every connection we have to the prober, so that it arrives on the
-   * one that carried our claim.
-   */
-  #answerProbe(
-    connection: Connection,
-    nonce: string,
-    proberId: string | undefined,
-    proberAddress: string,
-  ): void {
-    connection.send({ type: 'known_peers', peers: [], ...this.ctx.identity() });
-    connection.close(reason('PROBE_DONE', 'probe answered'));
-    for (const c of this.ctx.connections) {
-      const toProber =
-        (proberId !== undefined && c.identity?.key === proberId) ||
-        (c.identity === undefined && c.direction === 'outbound' && c.remote === proberAddress);
-      if (toProber && !c.socket.connecting) c.send({ type: 'address_proof', nonce });
-    }
   }
 }

@@ -37,3 +37,36 @@ export function listen(
     server.listen({ host, port, exclusive: true, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
 }
+
+/** A peer's listening socket and the addresses it goes by. */
+export interface Listening {
+  readonly server: Server;
+  readonly port: number;
+  /** `bindHost:port`, as the `listening` event reports it. */
+  readonly bound: string;
+  /** `advertisedHost:port`: the address announced to other peers. */
+  readonly advertised: string;
+}
+
+/**
+ * The start-up both kinds of peer share: bind, keep a later server error from crashing the host
+ * (rare: e.g. EMFILE on accept; `onError` hears it), and learn the port the kernel gave.
+ */
+export async function listenAsPeer(
+  bindHost: string,
+  port: number,
+  advertisedHost: string,
+  onSocket: (socket: Socket) => void,
+  onError: (message: string) => void,
+): Promise<Listening> {
+  const server = await listen(bindHost, port, onSocket);
+  server.on('error', (error) => onError(`listening socket: ${error.message}`));
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    server,
+    port: bound,
+    bound: formatHostPort({ host: bindHost, port: bound }),
+    advertised: formatHostPort({ host: advertisedHost, port: bound }),
+  };
+}

@@ -12,7 +12,7 @@ import { Dialer } from './dialer.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
 import { Inbound } from './inbound.js';
-import { ListenError, listen } from './listen.js';
+import { ListenError, type Listening, listenAsPeer } from './listen.js';
 import { MeshDriver } from './mesh-driver.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolveOptions } from './options.js';
 import { Outbound } from './outbound.js';
@@ -151,25 +151,26 @@ export class Peer {
 
   async #start(): Promise<void> {
     const { bindHost, port, advertisedHost, connect } = this.#options;
-    let server: Server;
+    let listening: Listening;
     try {
-      server = await listen(bindHost, port, (socket) => this.#ctx.inbound.accept(socket));
+      listening = await listenAsPeer(
+        bindHost,
+        port,
+        advertisedHost,
+        (socket) => this.#ctx.inbound.accept(socket),
+        (message) => this.#emit({ type: 'error', message }),
+      );
     } catch (error) {
       this.#state = 'stopped';
       throw error;
     }
-    this.#server = server;
-    // After listening, a server error (rare: e.g. EMFILE on accept) must not crash the host.
-    server.on('error', (error) =>
-      this.#emit({ type: 'error', message: `listening socket: ${error.message}` }),
-    );
-    const address = server.address();
-    this.#port = typeof address === 'object' && address !== null ? address.port : 0;
-    this.#advertised = formatHostPort({ host: advertisedHost, port: this.#port });
+    this.#server = listening.server;
+    this.#port = listening.port;
+    this.#advertised = listening.advertised;
     this.#state = 'running';
     this.#emit({
       type: 'listening',
-      bound: formatHostPort({ host: bindHost, port: this.#port }),
+      bound: listening.bound,
       advertised: this.#advertised,
       nodeId: this.nodeId,
     });

@@ -1,4 +1,4 @@
-import type { PeerEvent, PeerEventOf, PeerEventType } from './events.js';
+import type { Emitter, PeerEvent, PeerEventOf, PeerEventType } from './events.js';
 import type { Peer } from './peer.js';
 
 /**
@@ -6,6 +6,11 @@ import type { Peer } from './peer.js';
  * (the emulator waits on events from its threads instead). Never on a timer: every wait re-checks
  * on the peers' own events and is bounded.
  */
+
+/** Anything with a peer's event stream: a full-mesh `Peer` or an `OverlayPeer`. */
+export interface EventSource {
+  readonly events: Emitter<PeerEvent>;
+}
 
 /** Default bound for every wait: generous, since a loaded CI machine is slow. */
 export const WAIT_TIMEOUT_MS = 15_000;
@@ -15,7 +20,7 @@ export const WAIT_TIMEOUT_MS = 15_000;
  * timer); rejects with `what` after `timeoutMs`.
  */
 export function until(
-  peers: readonly Peer[],
+  peers: readonly EventSource[],
   check: () => boolean,
   what: string,
   timeoutMs = WAIT_TIMEOUT_MS,
@@ -39,7 +44,7 @@ export function until(
 
 /** The next event of `type` from `peer` that matches `filter`. */
 export function nextEvent<T extends PeerEventType>(
-  peer: Peer,
+  peer: EventSource,
   type: T,
   filter: (event: PeerEventOf<T>) => boolean = () => true,
   timeoutMs = WAIT_TIMEOUT_MS,

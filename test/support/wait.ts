@@ -1,2 +1,8 @@
 /** The tests wait on peers the way the benchmarks do: one home, in src/peer/wait.ts. */
-export { isFullMesh, nextEvent, until, WAIT_TIMEOUT_MS } from '../../src/peer/wait.js';
+export {
+  type EventSource,
+  isFullMesh,
+  nextEvent,
+  until,
+  WAIT_TIMEOUT_MS,
+} from '../../src/peer/wait.js';

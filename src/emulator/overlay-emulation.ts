@@ -1,0 +1,206 @@
+import { createRng, type Rng } from '../core/rng.js';
+import type { HostCommand } from '../host/messages.js';
+import type { PeerEvent } from '../peer/events.js';
+import type { OverlaySettings } from '../peer/overlay-protocol.js';
+import { componentsOf, percentile, summarizeGraph, symmetric } from '../report/graph.js';
+import type { MeshState } from './mesh.js';
+import { openFilesNow, overlayFileProblem } from './overlay-resources.js';
+import type { OverlayReport } from './overlay-result.js';
+import { canReadTcpTable, countAcceptedConnections } from './sockets.js';
+
+/** The active view the emulator budgets files for when the overlay's own default applies. */
+const DEFAULT_ACTIVE_VIEW = 5;
+
+type Wait = (check: () => boolean, deadline: number) => Promise<unknown>;
+type Errors = ReadonlyArray<string | undefined>;
+
+/**
+ * How often, at most, the emulator checks whether the overlay is one component: the check walks
+ * the whole graph (a few milliseconds at 2,000 peers), and links change thousands of times while
+ * it forms.
+ */
+export const FORMED_CHECK_INTERVAL_MS = 50;
+
+interface Counters {
+  readonly payloadSends: number;
+  readonly deliveries: number;
+}
+
+/**
+ * The overlay side of one emulation: whether the overlay has formed (one connected component
+ * over the links the peers report, no peer without a link), the `--rate` sender, and what the
+ * messages did (hops, reach, payload sends per delivery). The emulator feeds it every event.
+ */
+export class OverlayEmulation {
+  readonly #rng: Rng;
+  readonly #n: number;
+  readonly #settings: OverlaySettings;
+  readonly #wake: () => void;
+  #checkedAt = Number.NEGATIVE_INFINITY;
+  #recheck: NodeJS.Timeout | undefined;
+  #formed = false;
+  #linkCount = 0;
+  /**
+   * Receipts by message text, and their hops. Each peer's events come over its own port, so a
+   * receipt may arrive before its send: every receipt is kept, and only those of messages sent
+   * during the window count in the end.
+   */
+  readonly #receipts = new Map<string, number[]>();
+  readonly #windowTexts = new Set<string>();
+  #window = false;
+  readonly #before = new Map<number, Counters>();
+  readonly #after = new Map<number, Counters>();
+  #collecting: Map<number, Counters> | undefined;
+  #peakFiles = 0;
+  #atFormed: Pick<OverlayReport, 'memory' | 'sockets'> = { memory: null, sockets: null };
+
+  constructor(n: number, settings: OverlaySettings, seed: number, wake: () => void) {
+    this.#n = n;
+    this.#settings = settings;
+    this.#rng = createRng(seed);
+    this.#wake = wake;
+  }
+
+  static fileProblem(
+    peers: number,
+    settings: OverlaySettings,
+    limit: number | null,
+  ): string | null {
+    return overlayFileProblem(peers, settings.activeView ?? DEFAULT_ACTIVE_VIEW, limit);
+  }
+
+  /** What peer `i` adds to its options: the overlay, with a seed of its own drawn from the run's. */
+  peerOptions(_i: number): { overlay: OverlaySettings } {
+    return { overlay: { ...this.#settings, seed: this.#rng.int(4_294_967_296) } };
+  }
+
+  /** Receivers a message is meant for: every other peer still running. */
+  receivers(errors: Errors): number {
+    return this.#n - 1 - errors.filter((e) => e !== undefined).length;
+  }
+
+  /** Whether the overlay is one component with every peer linked; checked at most every 50 ms. */
+  formed(mesh: MeshState, now: number): boolean {
+    if (this.#formed) return true;
+    const since = now - this.#checkedAt;
+    if (since < FORMED_CHECK_INTERVAL_MS) {
+      // Nothing may happen after this event: look again once the interval is over.
+      this.#recheck ??= setTimeout(() => {
+        this.#recheck = undefined;
+        this.#wake();
+      }, FORMED_CHECK_INTERVAL_MS - since);
+      return false;
+    }
+    this.#checkedAt = now;
+    this.#peakFiles = Math.max(this.#peakFiles, openFilesNow() ?? 0);
+    // Components only: the diameter's BFS runs are for the report, not for every check.
+    const graph = symmetric(adjacencyOf(mesh));
+    this.#linkCount = graph.reduce((sum, n) => sum + n.length, 0) / 2;
+    this.#formed = graph.every((n) => n.length > 0) && componentsOf(graph).every((c) => c === 0);
+    return this.#formed;
+  }
+
+  onEvent(i: number, event: PeerEvent): void {
+    if (event.type === 'message-sent' && this.#window) this.#windowTexts.add(event.text);
+    if (event.type === 'message-received') {
+      let hops = this.#receipts.get(event.text);
+      if (hops === undefined) {
+        hops = [];
+        this.#receipts.set(event.text, hops);
+      }
+      hops.push(event.hops ?? 0);
+    }
+    if (event.type === 'counters' && this.#collecting !== undefined) {
+      this.#collecting.set(i, { payloadSends: event.payloadSends, deliveries: event.deliveries });
+    }
+  }
+
+  /** From now on messages count (the window of --duration). */
+  openWindow(): void {
+    this.#window = true;
+  }
+
+  closeWindow(): void {
+    this.#window = false;
+  }
+
+  /** Memory and sockets as they are when the overlay has just formed. */
+  onFormed(rssBefore: number, basePort: number): void {
+    const links = this.#linkCount;
+    this.#atFormed = {
+      memory: { rssPerPeerBytes: Math.max(0, process.memoryUsage().rss - rssBefore) / this.#n },
+      sockets: canReadTcpTable()
+        ? { connections: countAcceptedConnections(basePort, basePort + this.#n - 1), links }
+        : null,
+    };
+  }
+
+  /** Asks every running peer for its counters and waits for the answers (or the deadline). */
+  async counters(
+    which: 'before' | 'after',
+    handles: ReadonlyArray<{ send(command: HostCommand): void }>,
+    errors: Errors,
+    wait: Wait,
+    deadline: number,
+  ): Promise<void> {
+    this.#collecting = which === 'before' ? this.#before : this.#after;
+    const expected = errors.filter((e) => e === undefined).length;
+    handles.forEach((h, i) => {
+      if (errors[i] === undefined) h.send({ type: 'counters' });
+    });
+    await wait(() => (this.#collecting?.size ?? 0) >= expected, deadline);
+    this.#collecting = undefined;
+  }
+
+  dispose(): void {
+    clearTimeout(this.#recheck);
+  }
+
+  /** Every overlay figure of the run, from the links as they were when it stopped. */
+  report(mesh: MeshState, formedMs: number | null): OverlayReport {
+    const graph = summarizeGraph(adjacencyOf(mesh));
+    const texts = [...this.#windowTexts];
+    const hops = texts.flatMap((t) => this.#receipts.get(t) ?? []).sort((a, b) => a - b);
+    const reach = texts.map((t) => this.#receipts.get(t)?.length ?? 0);
+    const receivers = this.#n - 1;
+    let sends = 0;
+    let deliveries = 0;
+    for (const [i, after] of this.#after) {
+      const before = this.#before.get(i) ?? { payloadSends: 0, deliveries: 0 };
+      sends += after.payloadSends - before.payloadSends;
+      deliveries += after.deliveries - before.deliveries;
+    }
+    return {
+      kind: this.#settings.kind,
+      activeView: this.#settings.activeView ?? null,
+      passiveView: this.#settings.passiveView ?? null,
+      formedMs,
+      ...this.#atFormed,
+      peakOpenFiles: this.#peakFiles,
+      components: graph.components,
+      largestComponent: graph.largestComponent,
+      diameter: graph.diameter,
+      diameterSamples: graph.diameterSamples,
+      degree: graph.degree,
+      hops:
+        hops.length === 0
+          ? null
+          : { p50: percentile(hops, 0.5), p99: percentile(hops, 0.99), max: hops.at(-1) ?? 0 },
+      reach:
+        reach.length === 0
+          ? null
+          : {
+              messages: reach.length,
+              complete: reach.filter((r) => r >= receivers).length,
+              min: Math.min(...reach) / receivers,
+              mean: reach.reduce((a, b) => a + b, 0) / reach.length / receivers,
+            },
+      payloadSendsPerDelivery: deliveries === 0 ? null : sends / deliveries,
+    };
+  }
+}
+
+/** The links the peers report, as an adjacency list by peer index. */
+export function adjacencyOf(mesh: MeshState): number[][] {
+  return Array.from({ length: mesh.size }, (_, i) => mesh.neighbours(i));
+}
