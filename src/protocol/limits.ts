@@ -34,3 +34,35 @@ export const GOSSIP_MESSAGE_LENGTH = 10;
  * other implementations but never enough to flood a console line.
  */
 export const MAX_GOSSIP_TEXT_LENGTH = 256;
+
+// ---- overlay (HyParView + Plumtree) frames ------------------------------------------------------
+
+/**
+ * Node refs in one `hv_shuffle` or `hv_shuffle_reply`. A shuffle carries ka + kp + 1 refs (3 + 4
+ * + 1 by default, as in the HyParView paper); 32 leaves room for larger configured views while a
+ * frame of 32 refs stays under 4 KiB.
+ */
+export const MAX_SHUFFLE_NODES = 32;
+
+/**
+ * Largest time-to-live of a HyParView random walk (forward join, shuffle). The defaults are 6; a
+ * peer clamps what it receives to its own configured walk length anyway, so this only keeps a
+ * hostile value from being stored or echoed.
+ */
+export const MAX_WALK_TTL = 16;
+
+/**
+ * Message ids in one `pt_ihave` frame. The lazy push batches ids for one neighbor every few
+ * milliseconds; 10 messages a second network-wide gives about one id a batch, so 64 is far above
+ * need and keeps a frame under 5 KiB.
+ */
+export const MAX_IHAVE_IDS = 64;
+
+/** Message ids are chosen by the broadcasting peer: 32 hex characters by default. */
+export const MAX_MESSAGE_ID_LENGTH = 64;
+
+/**
+ * Largest hop count a gossip frame may carry. Hops only measure the path; 16 bits hold any
+ * diameter a random overlay of a few million peers can have (about log N over log of the degree).
+ */
+export const MAX_HOPS = 65_535;

@@ -7,6 +7,8 @@ import {
   MAX_NODE_ID_LENGTH,
   MAX_PEERS_PER_MESSAGE,
 } from './limits.js';
+import { decodeOverlay, type OverlayMessage, overlayToWire } from './overlay-messages.js';
+import { NODE_ID, PRINTABLE } from './patterns.js';
 
 /**
  * What a peer says about itself beyond the original protocol. It rides in extra fields of `data`,
@@ -32,7 +34,8 @@ export type Message =
   | ({ readonly type: 'known_peers'; readonly peers: readonly string[] } & Identity)
   | { readonly type: 'random_message'; readonly text: string }
   | { readonly type: 'goodbye' }
-  | { readonly type: 'address_proof'; readonly nonce: string };
+  | { readonly type: 'address_proof'; readonly nonce: string }
+  | OverlayMessage;
 
 export type MessageType = Message['type'];
 
@@ -44,12 +47,11 @@ export const Feature = {
   goodbye: 'goodbye',
   /** Answers dial-back probes with `address_proof`, so its advertised address can be proven. */
   proof: 'proof',
+  /** Speaks the HyParView + Plumtree overlay (`hv_*` and `pt_*` frames, `--overlay hyparview`). */
+  hyparview: 'hyparview',
 } as const;
 
-const NODE_ID = /^[0-9a-f]{8,64}$/;
 const NONCE = /^[0-9a-f]{32}$/;
-// Control characters would let a remote peer rewrite the console it is printed on.
-const PRINTABLE = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+$/u;
 
 type Json = Record<string, unknown>;
 
@@ -135,7 +137,10 @@ function decodeData(type: unknown, data: Json): ParseResult<Message> {
       }
       return { ok: true, value: { type, nonce: data.nonce } };
     default:
-      return fail(`unknown message type ${JSON.stringify(type)?.slice(0, 40)}`);
+      return (
+        decodeOverlay(type, data) ??
+        fail(`unknown message type ${JSON.stringify(type)?.slice(0, 40)}`)
+      );
   }
 }
 
@@ -181,6 +186,8 @@ export function toWire(message: Message): { type: MessageType; data: Json } {
       return { type: message.type, data: {} };
     case 'address_proof':
       return { type: message.type, data: { nonce: message.nonce } };
+    default:
+      return overlayToWire(message);
   }
 }
 

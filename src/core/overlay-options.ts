@@ -1,0 +1,140 @@
+/**
+ * Every setting of the HyParView + Plumtree overlay, with its default and the reason for it: the
+ * one home of these numbers. Paper values are from Leitao, Pereira, Rodrigues: HyParView (DSN 2007,
+ * p. 9) and Plumtree (SRDS 2007, p. 12); "iroh" marks a value taken from iroh-gossip's `proto`.
+ */
+export interface OverlayOptions {
+  // ---- HyParView membership ----
+  /** Open links kept (the active view). */
+  readonly activeViewSize: number;
+  /** Known addresses kept as candidates for the active view (the passive view). */
+  readonly passiveViewSize: number;
+  /** Hops of a newcomer's forward-join walk (ARWL). */
+  readonly activeWalkLength: number;
+  /** Hop count at which a forward-join walk leaves the newcomer in a passive view (PRWL). */
+  readonly passiveWalkLength: number;
+  /** Hops of a shuffle walk before it is answered. */
+  readonly shuffleWalkLength: number;
+  /** Active-view entries sent in a shuffle (ka). */
+  readonly shuffleActiveCount: number;
+  /** Passive-view entries sent in a shuffle (kp). */
+  readonly shufflePassiveCount: number;
+  /** Period of the shuffle that keeps the passive view fresh. */
+  readonly shuffleIntervalMs: number;
+  /** Neighbor requests of ours in flight at most (refills and forward-join walk ends). */
+  readonly pendingNeighborMax: number;
+  /** A neighbor request not answered this long counts as failed. */
+  readonly neighborTimeoutMs: number;
+  /** A join left with an empty active view is sent again after this long. */
+  readonly joinRetryMs: number;
+  /** A connection that neither joined nor became a neighbor is closed after this long. */
+  readonly strangerIdleMs: number;
+  /** Dials (sends to unconnected peers) the membership may start at once... */
+  readonly dialBurst: number;
+  /** ...and the time in which one more dial is allowed. */
+  readonly dialRefillMs: number;
+
+  // ---- Plumtree dissemination ----
+  /** Delay that batches lazy-push ids (IHAVE) to one neighbor into one frame. */
+  readonly ihaveDelayMs: number;
+  /** Ids queued for one lazy neighbor; more are dropped until the next batch leaves. */
+  readonly ihaveQueueMax: number;
+  /** Wait for an eager copy after an IHAVE before asking for it with GRAFT. */
+  readonly graftTimeoutMs: number;
+  /** Wait after a GRAFT before asking the next peer that announced the message. */
+  readonly graftRetryMs: number;
+  /** Hops by which an announced copy must beat the eager one to rewire the tree (0: never). */
+  readonly optimizationThreshold: number;
+  /** How long a delivered id is remembered, so that a late copy counts as a duplicate. */
+  readonly seenRetentionMs: number;
+  /** Ids remembered at most; the oldest go first. */
+  readonly seenCacheMax: number;
+  /** How long a payload is kept to answer GRAFTs. */
+  readonly payloadRetentionMs: number;
+  /** Payloads kept at most; the oldest go first. */
+  readonly payloadCacheMax: number;
+  /** Announced-but-missing ids tracked at most. */
+  readonly missingMax: number;
+  /** Missing ids one neighbor may have us track at once. */
+  readonly missingPerPeerMax: number;
+  /** GRAFT requests for a payload answered from one neighbor at once... */
+  readonly graftAnswerBurst: number;
+  /** ...and the time in which one more is answered. */
+  readonly graftAnswerRefillMs: number;
+}
+
+export const DEFAULT_OVERLAY_OPTIONS: OverlayOptions = {
+  // Paper: 5 links keep a random graph of 10,000 nodes connected after 80 % fail, at log-scale
+  // degree; each link is a socket, so this is also what sets the emulator's file budget.
+  activeViewSize: 5,
+  // Paper: 30 (k + c with c = 6 times the active view) candidates to promote when links drop.
+  passiveViewSize: 30,
+  // Paper: ARWL 6, PRWL 3.
+  activeWalkLength: 6,
+  passiveWalkLength: 3,
+  // Paper: shuffles walk as far as joins, with ka = 3 active and kp = 4 passive entries.
+  shuffleWalkLength: 6,
+  shuffleActiveCount: 3,
+  shufflePassiveCount: 4,
+  // Half of iroh's 60 s guess: emulations run tens of seconds, and each shuffle costs one
+  // short-lived connection (the reply), so every 30 s is 67 connections a second at N = 2,000.
+  shuffleIntervalMs: 30_000,
+  // A whole refill of the active view plus as many walk ends: more in flight would only ask for
+  // links the active view has no room for.
+  pendingNeighborMax: 10,
+  // iroh: a dial and a round trip on a slow network; each dead candidate holds a refill slot
+  // this long, so it also bounds how fast a failed request is replaced when no dial error comes.
+  neighborTimeoutMs: 3_000,
+  // Long enough for a join's three-message handshake on a loaded host, short enough to heal well
+  // inside the 5 s target if the contact dropped us.
+  joinRetryMs: 2_000,
+  // A join or neighbor request follows its connection at once; a connection idle this long is not
+  // going to become a link, and holding it costs a file.
+  strangerIdleMs: 5_000,
+  // One refill of a whole active view (5) plus walk ends from three concurrent joins, then 4 a
+  // second: a hostile neighbor flooding forward joins or shuffles gets at most that many dials.
+  dialBurst: 8,
+  dialRefillMs: 250,
+  // iroh: 5 ms. Loopback delivery takes well under a millisecond, so a batch rarely waits for more
+  // than one id; the delay mainly keeps IHAVE off the eager path's critical time.
+  ihaveDelayMs: 5,
+  // At 10 messages a second one batch holds one id; 256 only bites under a flood.
+  ihaveQueueMax: 256,
+  // iroh: 80 ms first, 40 ms (about a round trip) between later GRAFTs, as the paper advises.
+  graftTimeoutMs: 80,
+  graftRetryMs: 40,
+  // Paper (p. 12) and iroh: 7.
+  optimizationThreshold: 7,
+  // iroh: 90 s for ids, so that no late copy is delivered twice.
+  seenRetentionMs: 90_000,
+  // 90 s at 45 messages a second network-wide: 4,096 ids of about 40 bytes, under 200 KB a peer.
+  seenCacheMax: 4_096,
+  // GRAFTs come within a few graft timeouts of an IHAVE; 10 s covers a loaded host many times.
+  payloadRetentionMs: 10_000,
+  // 10 s at 50 messages a second; payloads are at most 256 characters.
+  payloadCacheMax: 512,
+  // One graft round per missing id: under a flood of fake ids this caps both memory and the
+  // timers, and legitimate traffic (a few ids in flight) never comes near it.
+  missingMax: 1_024,
+  // A quarter of the table, so one hostile neighbor cannot crowd out the others' announcements.
+  missingPerPeerMax: 256,
+  // A neighbor that healed asks for what it missed in a burst, then at most 50 a second.
+  graftAnswerBurst: 32,
+  graftAnswerRefillMs: 20,
+};
+
+/** The defaults with `overrides` applied, checked for values the protocol cannot run with. */
+export function resolveOverlayOptions(overrides: Partial<OverlayOptions> = {}): OverlayOptions {
+  const options: OverlayOptions = { ...DEFAULT_OVERLAY_OPTIONS, ...overrides };
+  for (const [name, value] of Object.entries(options)) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new RangeError(`overlay option ${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (options.activeViewSize < 1)
+    throw new RangeError('overlay option activeViewSize must be >= 1');
+  if (options.passiveWalkLength > options.activeWalkLength) {
+    throw new RangeError('overlay option passiveWalkLength must not exceed activeWalkLength');
+  }
+  return options;
+}

@@ -1,0 +1,330 @@
+/**
+ * Plumtree dissemination (Leitao, Pereira, Rodrigues, SRDS 2007) as an I/O-free state machine. The
+ * payload goes eagerly to the eager peers (the spanning tree) and its id lazily (batched IHAVE) to
+ * the lazy peers; a duplicate prunes its sender to lazy, a missing id grafts its announcer to eager
+ * after a timeout. Model: iroh-gossip's `proto/plumtree.rs`; as in the paper (Algorithm 1), the
+ * neighbor that delivers a first copy becomes eager, which regrows the tree after a repair.
+ *
+ * Eager and lazy peers are always HyParView neighbors, so Plumtree never makes the driver dial;
+ * IHAVE and GRAFT from non-neighbors are ignored. Every table is capped (see `OverlayOptions`).
+ */
+import { MAX_HOPS, MAX_IHAVE_IDS } from '../protocol/limits.js';
+import type { BroadcastMessage, IHaveEntry } from '../protocol/overlay-messages.js';
+import { Budget } from './budget.js';
+import { ExpiringMap } from './expiring-map.js';
+import type { CoreEnv, NodeRef } from './machine.js';
+import type { OverlayOptions } from './overlay-options.js';
+import { type Out, send, setTimer } from './overlay-output.js';
+
+const IHAVE_TIMER = 'pt:ihave';
+const GRAFT_TIMER = 'pt:graft:';
+
+/** Counters for reach and redundancy figures; drivers sum them over peers. */
+export interface PlumtreeStats {
+  /** Messages this peer originated. */
+  broadcasts: number;
+  /** First copies delivered to the application. */
+  delivered: number;
+  /** `pt_gossip` frames sent: eager pushes and GRAFT answers. */
+  payloadSent: number;
+  payloadReceived: number;
+  /** Payload copies of messages already delivered. */
+  duplicates: number;
+  ihaveFramesSent: number;
+  ihaveIdsSent: number;
+  graftsSent: number;
+  prunesSent: number;
+  /** Work refused by a cap: queued IHAVE ids, tracked missing ids, GRAFT answers. */
+  dropped: number;
+}
+
+interface Announcer {
+  readonly peer: NodeRef;
+  readonly hops: number;
+}
+
+export class Plumtree {
+  readonly stats: PlumtreeStats = {
+    broadcasts: 0,
+    delivered: 0,
+    payloadSent: 0,
+    payloadReceived: 0,
+    duplicates: 0,
+    ihaveFramesSent: 0,
+    ihaveIdsSent: 0,
+    graftsSent: 0,
+    prunesSent: 0,
+    dropped: 0,
+  };
+  readonly #eager = new Map<string, NodeRef>();
+  readonly #lazy = new Map<string, NodeRef>();
+  readonly #seen: ExpiringMap<string, true>;
+  /** Payloads kept for GRAFTs, with the hop count a copy sent now arrives with. */
+  readonly #payloads: ExpiringMap<string, { payload: string; hops: number }>;
+  /** Ids announced by IHAVE and not delivered yet, with who announced them. */
+  readonly #missing = new Map<string, Announcer[]>();
+  readonly #missingByPeer = new Map<string, number>();
+  /** Lazy-push ids waiting for the next IHAVE batch, by neighbor. */
+  readonly #queue = new Map<string, IHaveEntry[]>();
+  readonly #graftAnswers = new Map<string, Budget>();
+  #dispatchArmed = false;
+
+  constructor(
+    private readonly env: CoreEnv,
+    private readonly options: OverlayOptions,
+  ) {
+    this.#seen = new ExpiringMap(options.seenCacheMax, options.seenRetentionMs);
+    this.#payloads = new ExpiringMap(options.payloadCacheMax, options.payloadRetentionMs);
+  }
+
+  get eagerPeers(): string[] {
+    return [...this.#eager.keys()];
+  }
+
+  get lazyPeers(): string[] {
+    return [...this.#lazy.keys()];
+  }
+
+  /** Sizes of the bounded tables, for tests and memory figures. */
+  get tableSizes(): { seen: number; payloads: number; missing: number; queued: number } {
+    let queued = 0;
+    for (const entries of this.#queue.values()) queued += entries.length;
+    return {
+      seen: this.#seen.size,
+      payloads: this.#payloads.size,
+      missing: this.#missing.size,
+      queued,
+    };
+  }
+
+  neighborUp(peer: NodeRef): void {
+    this.#lazy.delete(peer.id);
+    this.#eager.set(peer.id, peer);
+    this.#graftAnswers.set(
+      peer.id,
+      new Budget(this.options.graftAnswerBurst, this.options.graftAnswerRefillMs, this.env.now()),
+    );
+  }
+
+  /** "The record of IHAVE messages sent from failed members is deleted" (paper, p. 9). */
+  neighborDown(id: string, out: Out): void {
+    this.#eager.delete(id);
+    this.#lazy.delete(id);
+    this.#queue.delete(id);
+    this.#graftAnswers.delete(id);
+    for (const [messageId, announcers] of this.#missing) {
+      const kept = announcers.filter((a) => a.peer.id !== id);
+      if (kept.length === announcers.length) continue;
+      if (kept.length === 0) this.#forgetMissing(messageId, out);
+      else this.#missing.set(messageId, kept);
+    }
+    this.#missingByPeer.delete(id);
+  }
+
+  broadcast(id: string, payload: string, out: Out): void {
+    const now = this.env.now();
+    if (this.#seen.has(id, now)) return;
+    this.stats.broadcasts++;
+    this.#seen.set(id, true, now);
+    this.#payloads.set(id, { payload, hops: 1 }, now);
+    this.#push(id, payload, 1, undefined, out);
+  }
+
+  message(from: NodeRef, message: BroadcastMessage, out: Out): void {
+    switch (message.type) {
+      case 'pt_gossip':
+        this.#onGossip(from, message.id, message.payload, message.hops, out);
+        return;
+      case 'pt_ihave':
+        if (this.#isNeighbor(from.id)) this.#onIHave(from, message.ids, out);
+        return;
+      case 'pt_graft':
+        if (this.#isNeighbor(from.id)) this.#onGraft(from, message.id, out);
+        return;
+      case 'pt_prune':
+        if (this.#isNeighbor(from.id)) this.#makeLazy(from);
+        return;
+    }
+  }
+
+  /** Handles a timer of this layer; false when `key` is not one. */
+  timer(key: string, out: Out): boolean {
+    if (key === IHAVE_TIMER) this.#dispatch(out);
+    else if (key.startsWith(GRAFT_TIMER)) this.#onGraftTimer(key.slice(GRAFT_TIMER.length), out);
+    else return false;
+    return true;
+  }
+
+  #onGossip(from: NodeRef, id: string, payload: string, hops: number, out: Out): void {
+    const now = this.env.now();
+    this.stats.payloadReceived++;
+    if (this.#seen.has(id, now)) {
+      this.stats.duplicates++;
+      if (this.#isNeighbor(from.id)) {
+        this.#makeLazy(from);
+        send(out, from, { type: 'pt_prune' });
+        this.stats.prunesSent++;
+      }
+      return;
+    }
+    this.#seen.set(id, true, now);
+    const onward = Math.min(hops + 1, MAX_HOPS);
+    this.#payloads.set(id, { payload, hops: onward }, now);
+    const announcers = this.#missing.get(id);
+    this.#forgetMissing(id, out);
+    if (this.#isNeighbor(from.id)) this.#makeEager(from);
+    this.#push(id, payload, onward, from.id, out);
+    this.stats.delivered++;
+    out.push({ kind: 'event', event: { type: 'delivered', id, payload, hops, from } });
+    if (announcers !== undefined) this.#optimize(from, hops, announcers, out);
+  }
+
+  /**
+   * If an announcer had the message this many hops closer to its origin than the eager copy,
+   * swap the two: graft the announcer, prune the sender (iroh's `optimization_threshold`).
+   */
+  #optimize(from: NodeRef, hops: number, announcers: readonly Announcer[], out: Out): void {
+    const threshold = this.options.optimizationThreshold;
+    if (threshold === 0 || !this.#isNeighbor(from.id)) return;
+    let best: Announcer | undefined;
+    for (const a of announcers) if (best === undefined || a.hops < best.hops) best = a;
+    if (best === undefined || hops - best.hops < threshold || !this.#isNeighbor(best.peer.id)) {
+      return;
+    }
+    if (!this.#eager.has(best.peer.id)) {
+      this.#makeEager(best.peer);
+      send(out, best.peer, { type: 'pt_graft' });
+      this.stats.graftsSent++;
+    }
+    this.#makeLazy(from);
+    send(out, from, { type: 'pt_prune' });
+    this.stats.prunesSent++;
+  }
+
+  #onIHave(from: NodeRef, ids: readonly IHaveEntry[], out: Out): void {
+    const now = this.env.now();
+    for (const { id, hops } of ids) {
+      if (this.#seen.has(id, now)) continue;
+      const count = this.#missingByPeer.get(from.id) ?? 0;
+      let announcers = this.#missing.get(id);
+      if (announcers?.some((a) => a.peer.id === from.id)) continue;
+      if (
+        count >= this.options.missingPerPeerMax ||
+        (announcers === undefined && this.#missing.size >= this.options.missingMax)
+      ) {
+        this.stats.dropped++;
+        continue;
+      }
+      if (announcers === undefined) {
+        announcers = [];
+        this.#missing.set(id, announcers);
+        setTimer(out, GRAFT_TIMER + id, this.options.graftTimeoutMs);
+      }
+      announcers.push({ peer: from, hops });
+      this.#missingByPeer.set(from.id, count + 1);
+    }
+  }
+
+  /** The eager copy did not come in time: ask the next announcer, then wait a round trip. */
+  #onGraftTimer(id: string, out: Out): void {
+    const announcers = this.#missing.get(id);
+    if (announcers === undefined) return;
+    let next: Announcer | undefined;
+    while (next === undefined && announcers.length > 0) {
+      const candidate = announcers.shift() as Announcer;
+      this.#countDown(candidate.peer.id);
+      if (this.#isNeighbor(candidate.peer.id)) next = candidate;
+    }
+    if (next === undefined || this.#seen.has(id, this.env.now())) {
+      this.#forgetMissing(id, out);
+      return;
+    }
+    this.#makeEager(next.peer);
+    send(out, next.peer, { type: 'pt_graft', id });
+    this.stats.graftsSent++;
+    setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
+  }
+
+  #onGraft(from: NodeRef, id: string | undefined, out: Out): void {
+    this.#makeEager(from);
+    if (id === undefined) return;
+    const now = this.env.now();
+    const cached = this.#payloads.get(id, now);
+    if (cached === undefined) return;
+    if (!this.#graftAnswers.get(from.id)?.take(now)) {
+      this.stats.dropped++;
+      return;
+    }
+    send(out, from, { type: 'pt_gossip', id, payload: cached.payload, hops: cached.hops });
+    this.stats.payloadSent++;
+  }
+
+  /** Eager push of the payload, and the id queued for the next lazy batch. */
+  #push(id: string, payload: string, hops: number, except: string | undefined, out: Out): void {
+    for (const peer of this.#eager.values()) {
+      if (peer.id === except) continue;
+      send(out, peer, { type: 'pt_gossip', id, payload, hops });
+      this.stats.payloadSent++;
+    }
+    for (const peer of this.#lazy.values()) {
+      if (peer.id === except) continue;
+      const entries = this.#queue.get(peer.id) ?? [];
+      if (entries.length >= this.options.ihaveQueueMax) {
+        this.stats.dropped++;
+        continue;
+      }
+      entries.push({ id, hops });
+      this.#queue.set(peer.id, entries);
+    }
+    if (this.#queue.size > 0 && !this.#dispatchArmed) {
+      this.#dispatchArmed = true;
+      setTimer(out, IHAVE_TIMER, this.options.ihaveDelayMs);
+    }
+  }
+
+  #dispatch(out: Out): void {
+    this.#dispatchArmed = false;
+    for (const [id, entries] of this.#queue) {
+      const peer = this.#lazy.get(id) ?? this.#eager.get(id);
+      if (peer === undefined) continue;
+      for (let start = 0; start < entries.length; start += MAX_IHAVE_IDS) {
+        const ids = entries.slice(start, start + MAX_IHAVE_IDS);
+        send(out, peer, { type: 'pt_ihave', ids });
+        this.stats.ihaveFramesSent++;
+        this.stats.ihaveIdsSent += ids.length;
+      }
+    }
+    this.#queue.clear();
+  }
+
+  #forgetMissing(id: string, out: Out): void {
+    const announcers = this.#missing.get(id);
+    if (announcers === undefined) return;
+    for (const a of announcers) this.#countDown(a.peer.id);
+    this.#missing.delete(id);
+    out.push({ kind: 'cancel-timer', key: GRAFT_TIMER + id });
+  }
+
+  #countDown(peer: string): void {
+    const count = (this.#missingByPeer.get(peer) ?? 0) - 1;
+    if (count > 0) this.#missingByPeer.set(peer, count);
+    else this.#missingByPeer.delete(peer);
+  }
+
+  #isNeighbor(id: string): boolean {
+    return this.#eager.has(id) || this.#lazy.has(id);
+  }
+
+  #makeEager(peer: NodeRef): void {
+    if (!this.#isNeighbor(peer.id)) return;
+    this.#lazy.delete(peer.id);
+    this.#eager.set(peer.id, this.#eager.get(peer.id) ?? peer);
+  }
+
+  #makeLazy(peer: NodeRef): void {
+    if (!this.#isNeighbor(peer.id)) return;
+    const ref = this.#eager.get(peer.id) ?? this.#lazy.get(peer.id) ?? peer;
+    this.#eager.delete(peer.id);
+    this.#lazy.set(peer.id, ref);
+  }
+}

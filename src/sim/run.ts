@@ -1,0 +1,365 @@
+import { createRng, type Rng } from '../core/rng.js';
+import { summarizeGraph } from '../report/graph.js';
+import {
+  type LatencyStats,
+  latencyStatsOf,
+  type MessageTotals,
+  type OverlaySummary,
+  percentileOf,
+} from '../report/summary.js';
+import { type Scenario, scenarioEnd } from '../scenario/model.js';
+import { resolveTimeline, type TimelineAction } from '../scenario/timeline.js';
+import { SimNetwork } from './network.js';
+import type { SimProtocol } from './protocol.js';
+import { type FaultRecord, liveGraph, Recorder, type Sample } from './recorder.js';
+
+/**
+ * One simulated run: N peers join (at a rate, each through a random running peer), the overlay
+ * converges, then the measured phase sends M broadcasts from random peers while the scenario's
+ * faults happen, and a drain waits for the last deliveries. Virtual time; the result carries the
+ * same figures as `emulate`'s and the simulated times.
+ */
+export interface SimulationOptions {
+  readonly peers: number;
+  readonly messages: number;
+  readonly seed: number;
+  readonly scenario: Scenario;
+  /** Peers starting per virtual second while the network forms. */
+  readonly joinPerSecond: number;
+  /** Virtual time between two samples of the time series (and convergence checks). */
+  readonly sampleMs: number;
+  /** Measured phase; null: 1 s, or 10 s past the scenario's last step. */
+  readonly durationMs: number | null;
+  /** After the measured phase, wait at most this long for deliveries to complete. */
+  readonly drainMs: number;
+  /** Give up waiting for convergence after this long past the last join. */
+  readonly convergeTimeoutMs: number;
+}
+
+export const SIM_DEFAULTS = {
+  joinPerSecond: 10_000,
+  sampleMs: 250,
+  drainMs: 30_000,
+  convergeTimeoutMs: 60_000,
+  /** Settling time after the scenario's last step, so that delivery after healing is measured. */
+  settleMs: 10_000,
+} as const;
+
+/** Mean degree moving less than this between two samples counts as settled. */
+const SETTLED_DEGREE_CHANGE = 0.01;
+
+export interface SimProgress {
+  readonly phase: string;
+  readonly virtualMs: number;
+  readonly peers: number;
+  readonly components: number;
+  readonly events: number;
+}
+
+export interface MessageReach {
+  readonly id: string;
+  readonly origin: number;
+  /** From the start of the measured phase. */
+  readonly sentAtMs: number;
+  readonly expected: number;
+  readonly received: number;
+  /** Time until the last expected peer got it; null if some never did. */
+  readonly completeMs: number | null;
+  /** [ms after sending, fraction of expected peers reached], on a grid of 40 steps. */
+  readonly curve: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface SimulationResult {
+  readonly mode: 'simulate';
+  readonly protocol: string;
+  readonly seed: number;
+  readonly config: {
+    readonly peers: number;
+    readonly messages: number;
+    readonly joinPerSecond: number;
+    readonly sampleMs: number;
+  };
+  readonly status: 'delivered' | 'incomplete';
+  readonly messages: MessageTotals;
+  readonly latencyMs: LatencyStats | null;
+  readonly overlay: OverlaySummary & {
+    readonly largestComponent: number;
+    readonly diameter: number;
+    readonly degreeHistogram: readonly number[];
+  };
+  readonly simulated: {
+    /** Virtual time when the last initial peer started. */
+    readonly joinedMs: number;
+    /** From the last start to a connected, settled overlay; null if it never settled. */
+    readonly convergeMs: number | null;
+    /** Virtual time the measured phase began at (the scenario's zero). */
+    readonly measureFromMs: number;
+    readonly endMs: number;
+  };
+  readonly reach: readonly MessageReach[];
+  readonly faults: readonly FaultRecord[];
+  readonly wall: {
+    readonly elapsedMs: number;
+    readonly events: number;
+    readonly heapUsedMb: number;
+    readonly rssMb: number;
+  };
+}
+
+export interface SimulationRun {
+  readonly result: SimulationResult;
+  readonly samples: readonly Sample[];
+}
+
+/** A random running peer (of `group` if given), or null if none runs. */
+function pickRunning<M, E>(
+  net: SimNetwork<M, E>,
+  rng: Rng,
+  group: number | null,
+  limit: number,
+): number | null {
+  const fits = (i: number): boolean => net.alive(i) && (group === null || net.group(i) === group);
+  for (let tries = 0; tries < 64; tries++) {
+    const i = rng.int(limit);
+    if (fits(i)) return i;
+  }
+  for (let i = 0; i < limit; i++) if (fits(i)) return i;
+  return null;
+}
+
+export function runSimulation<M, E>(
+  protocol: SimProtocol<M, E>,
+  options: SimulationOptions,
+  onProgress?: (progress: SimProgress) => void,
+): SimulationRun {
+  const wallStart = performance.now();
+  const timeline = resolveTimeline(options.scenario, { peers: options.peers, seed: options.seed });
+  const recorder = new Recorder(timeline.totalPeers);
+  const net = new SimNetwork(protocol, timeline.totalPeers, options.seed, {
+    onDelivery: (node, id, hops, at) => recorder.delivered(node, id, hops, at),
+  });
+  net.shape = timeline.shape;
+  const rng = createRng(options.seed ^ 0x51a7e);
+  const alive = (i: number): boolean => net.alive(i);
+  const startPeer = (i: number, group: number): void => {
+    const contact = pickRunning(net, rng, group, timeline.totalPeers);
+    recorder.startedAt[i] = net.now;
+    net.start(i, contact, group);
+  };
+
+  const joinGap = 1_000 / options.joinPerSecond;
+  for (let i = 0; i < options.peers; i++) net.at(i * joinGap, () => startPeer(i, 0));
+  const joinedMs = (options.peers - 1) * joinGap;
+
+  let phase = 'join';
+  let convergedAt: number | null = null;
+  let measureFrom = Number.NaN;
+  let measureEnd = Number.NaN;
+  let previousMean = -1;
+  const durationMs =
+    options.durationMs ??
+    (options.scenario.steps.length === 0
+      ? 1_000
+      : scenarioEnd(options.scenario) + SIM_DEFAULTS.settleMs);
+
+  const beginMeasure = (): void => {
+    phase = 'measure';
+    measureFrom = net.now;
+    measureEnd = measureFrom + durationMs;
+    for (const action of timeline.actions) net.at(measureFrom + action.at, () => apply(action));
+    const gap = durationMs / Math.max(1, options.messages);
+    for (let k = 0; k < options.messages; k++) {
+      net.at(measureFrom + k * gap, () => {
+        const origin = pickRunning(net, rng, null, timeline.totalPeers);
+        if (origin === null) return;
+        const id = `m${k}`;
+        recorder.sent(id, origin, net.now);
+        net.input(origin, { kind: 'broadcast', id, payload: `sim ${options.seed} ${k}` });
+      });
+    }
+  };
+  const cutRng = rng.fork();
+  const apply = (action: TimelineAction): void => {
+    const t = net.now;
+    switch (action.kind) {
+      case 'start':
+      case 'restart':
+        action.peers.forEach((p, k) => {
+          startPeer(p, action.groups[k] ?? 0);
+        });
+        recorder.faults.push({ t, kind: action.kind, peers: action.peers.length });
+        return;
+      case 'kill':
+      case 'stop':
+        for (const p of action.peers) net.kill(p, action.kind === 'kill' ? 'reset' : 'goodbye');
+        recorder.faults.push({ t, kind: action.kind, peers: action.peers.length });
+        return;
+      case 'cut':
+        recorder.faults.push({ t, kind: 'cut', peers: net.cut(action.count, cutRng) });
+        return;
+      case 'partition':
+        net.partition(action.groups);
+        recorder.faults.push({ t, kind: 'partition', peers: action.groups.length });
+        return;
+      case 'heal':
+        net.heal();
+        recorder.faults.push({ t, kind: 'heal', peers: 0 });
+        return;
+      case 'shape':
+        net.shape = action.shape;
+        recorder.faults.push({ t, kind: 'shape', peers: 0 });
+        return;
+    }
+  };
+  const allDelivered = (): boolean => {
+    for (const record of recorder.messages)
+      if (record.count < recorder.eligible(record, alive).length) return false;
+    return recorder.messages.length >= options.messages;
+  };
+
+  for (let t = 0; ; t += options.sampleMs) {
+    net.run(t);
+    const graph = liveGraph(net.adjacency(), alive);
+    const window = recorder.takeWindow();
+    recorder.samples.push({
+      t,
+      phase,
+      ...graph,
+      inFlight: net.inFlight,
+      deliveriesPerSecond: (window.count * 1_000) / options.sampleMs,
+      latencyMs: window.latency,
+      reach: recorder.messages.map((m) => m.count),
+    });
+    onProgress?.({
+      phase,
+      virtualMs: t,
+      peers: graph.peers,
+      components: graph.components,
+      events: net.events,
+    });
+    if (phase === 'join' && t >= joinedMs) phase = 'converge';
+    if (phase === 'converge') {
+      const settled =
+        graph.components === 1 &&
+        graph.degree.min >= 1 &&
+        Math.abs(graph.degree.mean - previousMean) <= SETTLED_DEGREE_CHANGE * graph.degree.mean;
+      previousMean = graph.degree.mean;
+      if (settled) convergedAt = t;
+      if (settled || t - joinedMs >= options.convergeTimeoutMs) beginMeasure();
+    } else if (phase === 'measure' && t >= measureEnd) {
+      phase = 'drain';
+    } else if (phase === 'drain' && (allDelivered() || t >= measureEnd + options.drainMs)) {
+      break;
+    }
+  }
+  return {
+    result: summarize(net, recorder, options, { joinedMs, convergedAt, measureFrom, wallStart }),
+    samples: recorder.samples,
+  };
+}
+
+const CURVE_STEPS = 40;
+
+function summarize<M, E>(
+  net: SimNetwork<M, E>,
+  recorder: Recorder,
+  options: SimulationOptions,
+  times: { joinedMs: number; convergedAt: number | null; measureFrom: number; wallStart: number },
+): SimulationResult {
+  const alive = (i: number): boolean => net.alive(i);
+  let expected = 0;
+  let received = 0;
+  const latencies: number[] = [];
+  const hops: number[] = [];
+  const reach: MessageReach[] = recorder.messages.map((record) => {
+    const eligible = recorder.eligible(record, alive);
+    const delays: number[] = [];
+    for (const i of eligible) {
+      const at = record.deliveredAt[i] as number;
+      if (Number.isNaN(at)) continue;
+      delays.push(at - record.sentAt);
+      hops.push(record.hops[i] as number);
+    }
+    delays.sort((a, b) => a - b);
+    for (const d of delays) latencies.push(d);
+    expected += eligible.length;
+    received += delays.length;
+    const last = delays.length === 0 ? 0 : (delays[delays.length - 1] as number);
+    const curve: [number, number][] = [];
+    for (let s = 0, k = 0; s <= CURVE_STEPS; s++) {
+      const ms = (last * s) / CURVE_STEPS;
+      while (k < delays.length && (delays[k] as number) <= ms) k++;
+      curve.push([ms, eligible.length === 0 ? 1 : k / eligible.length]);
+    }
+    return {
+      id: record.id,
+      origin: record.origin,
+      sentAtMs: record.sentAt - times.measureFrom,
+      expected: eligible.length,
+      received: delays.length,
+      completeMs: delays.length === eligible.length ? last : null,
+      curve,
+    };
+  });
+  latencies.sort((a, b) => a - b);
+  hops.sort((a, b) => a - b);
+  const adjacency = net.adjacency();
+  const live: number[] = [];
+  const position = new Int32Array(adjacency.length).fill(-1);
+  adjacency.forEach((_, i) => {
+    if (alive(i)) {
+      position[i] = live.length;
+      live.push(i);
+    }
+  });
+  const graph = summarizeGraph(
+    live.map((i) => (adjacency[i] ?? []).map((j) => position[j] as number).filter((j) => j >= 0)),
+    options.seed,
+  );
+  const memory = process.memoryUsage();
+  return {
+    mode: 'simulate',
+    protocol: net.protocol.name,
+    seed: options.seed,
+    config: {
+      peers: options.peers,
+      messages: options.messages,
+      joinPerSecond: options.joinPerSecond,
+      sampleMs: options.sampleMs,
+    },
+    status:
+      received === expected && recorder.messages.length === options.messages
+        ? 'delivered'
+        : 'incomplete',
+    messages: { sent: recorder.messages.length, expected, received },
+    latencyMs: latencyStatsOf(latencies),
+    overlay: {
+      components: graph.components,
+      degree: { min: graph.degree.min, mean: graph.degree.mean, max: graph.degree.max },
+      hops: {
+        p50: percentileOf(hops, 0.5),
+        p99: percentileOf(hops, 0.99),
+        max: hops.length === 0 ? 0 : (hops[hops.length - 1] as number),
+      },
+      payloadSendsPerDelivery:
+        recorder.deliveries === 0 ? 0 : net.payloadSends / recorder.deliveries,
+      largestComponent: graph.largestComponent,
+      diameter: graph.diameter,
+      degreeHistogram: graph.degree.histogram,
+    },
+    simulated: {
+      joinedMs: times.joinedMs,
+      convergeMs: times.convergedAt === null ? null : times.convergedAt - times.joinedMs,
+      measureFromMs: times.measureFrom,
+      endMs: net.now,
+    },
+    reach,
+    faults: recorder.faults,
+    wall: {
+      elapsedMs: performance.now() - times.wallStart,
+      events: net.events,
+      heapUsedMb: Math.round(memory.heapUsed / 2 ** 20),
+      rssMb: Math.round(memory.rss / 2 ** 20),
+    },
+  };
+}
