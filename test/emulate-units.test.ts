@@ -70,6 +70,8 @@ function fakeResult(
       error: null,
     })),
     failures: [],
+    seed: 1,
+    faults: [],
     ...overrides,
   };
 }

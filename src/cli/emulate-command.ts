@@ -8,10 +8,12 @@ import {
 } from '../emulator/emulate.js';
 import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
+import { scenarioEnd } from '../scenario/model.js';
+import { addFaultOptions, type FaultCommandOptions, scenarioOf } from './fault-options.js';
 import { integerOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The `emulate` options, as commander parses them. */
-interface EmulateCommandOptions {
+interface EmulateCommandOptions extends FaultCommandOptions {
   readonly peers: number;
   readonly basePort: number;
   readonly threads: number;
@@ -32,6 +34,8 @@ const MAX_THREADS = 1_024;
 const EXIT_NO_MESH = 1;
 /** Exit status after Ctrl-C, as a shell reports a process killed by SIGINT. */
 const EXIT_INTERRUPTED = 130;
+/** With faults and no --duration, the run measures this long past the last fault (healing). */
+const AFTER_LAST_FAULT_MS = 10_000;
 /** Without a terminal, a progress line at most this often. */
 const PLAIN_PROGRESS_EVERY_MS = 5_000;
 /** On a terminal, the progress line is redrawn this often. */
@@ -140,7 +144,14 @@ export function registerEmulate(program: Command): void {
       '--no-proof',
       "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
     );
+  addFaultOptions(command);
   command.action(async (options: EmulateCommandOptions) => {
+    const durationGiven = command.getOptionValueSource('duration') !== 'default';
+    const scenario = await scenarioOf(command, options, options.duration * 1_000);
+    const faultsEnd = scenario.steps.length === 0 ? 0 : scenarioEnd(scenario) + AFTER_LAST_FAULT_MS;
+    const durationMs = durationGiven
+      ? options.duration * 1_000
+      : Math.max(options.duration * 1_000, faultsEnd);
     const controller = new AbortController();
     const onSigint = (): void => {
       process.stderr.write('\nstopping every peer (Ctrl-C again to quit at once)\n');
@@ -157,10 +168,12 @@ export function registerEmulate(program: Command): void {
           basePort: options.basePort,
           threads: options.threads,
           periodMs: options.period * 1_000,
-          durationMs: options.duration * 1_000,
+          durationMs,
           timeoutMs: options.timeout * 1_000,
           proveAddresses: options.proof,
           signal: controller.signal,
+          scenario,
+          ...(options.seed === undefined ? {} : { seed: options.seed }),
         },
         progress?.update,
       );

@@ -1,9 +1,13 @@
+import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { createRng } from '../core/rng.js';
 import { now } from '../peer/clock.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerLimits } from '../peer/limits.js';
 import { PEER_DEFAULTS } from '../peer/options.js';
 import { formatHostPort } from '../protocol/address.js';
+import { EMPTY_SCENARIO, type Scenario } from '../scenario/model.js';
+import { resolveTimeline } from '../scenario/timeline.js';
 import {
   chainBootstrap,
   chainOptions,
@@ -12,6 +16,7 @@ import {
   peerPorts,
   portRangeProblem,
 } from './bootstrap.js';
+import { type FaultHooks, faultHooks } from './fault-hooks.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { type PeerOutcome, PeerPool } from './pool.js';
@@ -39,6 +44,10 @@ export interface EmulationOptions {
   readonly proveAddresses?: boolean;
   /** The open-file limit to check against; read from the process when not given. */
   readonly openFileLimit?: number | null;
+  /** Faults and link shapes to carry out once the mesh formed (`scenario/`), from `seed`. */
+  readonly scenario?: Scenario;
+  /** Seed of the run's choices: gossip phases, the faults' schedule and peers, link delays. */
+  readonly seed?: number;
 }
 
 export type EmulationPhase = 'starting' | 'forming' | 'running' | 'stopping';
@@ -110,14 +119,22 @@ export async function runEmulation(
 ): Promise<EmulationResult> {
   const requested = resolveConfig(options);
   const n = requested.peers;
+  const seed = options.seed ?? randomInt(2 ** 32);
+  const timeline = resolveTimeline(options.scenario ?? EMPTY_SCENARIO, { peers: n, seed });
+  // Peers the faults add get the ports after the first n.
+  const total = timeline.totalPeers;
   const basePort =
-    requested.basePort === 0 ? await findFreePortRange(n, LOOPBACK) : requested.basePort;
+    requested.basePort === 0 ? await findFreePortRange(total, LOOPBACK) : requested.basePort;
   const threads = Math.min(requested.threads, n);
   const config: EmulationConfig = { ...requested, basePort, threads };
-  const ports = peerPorts(basePort, n);
+  const ports = peerPorts(basePort, total);
   const addresses = ports.map((port) => formatHostPort({ host: LOOPBACK, port }));
+  const rng = createRng(seed);
+  // Peers started at one instant would all gossip at one instant, a burst no real network
+  // sees: each starts at its own phase of the period, as if started independently (seeded).
+  const phases = ports.map(() => rng.next() * config.periodMs);
 
-  const mesh = new MeshState(addresses);
+  const mesh = new MeshState(addresses, n);
   const log = new MessageLog();
   const listenedAt: Array<number | undefined> = ports.map(() => undefined);
   const errors: Array<string | undefined> = ports.map(() => undefined);
@@ -190,7 +207,7 @@ export async function runEmulation(
       error = outcome.code === 'EADDRINUSE' ? `port ${port} is already in use` : outcome.message;
     } else if (outcome.outcome === 'crashed') {
       error = `the peer on port ${port} died with its thread: ${outcome.message}`;
-    } else if (!frozen) {
+    } else if (!frozen && !faults.leaving.has(i)) {
       error = `the peer on port ${port} stopped on its own`;
     }
     if (error === undefined) return;
@@ -224,20 +241,25 @@ export async function runEmulation(
 
   const launchedAt = now();
   const deadline = launchedAt + config.timeoutMs;
-  const pool = new PeerPool({ threads, peersPerThread: Math.ceil(n / threads) });
+  const pool = new PeerPool({ threads, peersPerThread: Math.ceil(total / threads) });
   enter('starting');
-  const handles = chainOptions(ports, {
+  const peerOptions = chainOptions(ports, {
     periodMs: config.periodMs,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
-  }).map((peerOptions, i) => {
-    // Peers started at one instant would all gossip at one instant, a burst no real network
-    // sees: each starts at its own random phase of the period, as if started independently.
-    const firstGossipMs = Math.random() * config.periodMs;
-    const handle = pool.spawn({ ...peerOptions, firstGossipMs }, (event) => onEvent(i, event));
-    void handle.done.then((outcome) => onEnd(i, outcome));
-    return handle;
+  }).map((o, i) => ({ ...o, firstGossipMs: phases[i] ?? 0 }));
+  const faults: FaultHooks = faultHooks({
+    timeline,
+    pool,
+    mesh,
+    ports,
+    addresses,
+    peerOptions,
+    onEvent,
+    onEnd,
+    wake,
   });
+  const handles = ports.slice(0, n).map((_, i) => faults.spawn(i));
 
   let status: EmulationStatus;
   let windowStart: number | undefined;
@@ -254,7 +276,9 @@ export async function runEmulation(
     enter('running');
     windowStart = now();
     log.open(windowStart);
+    faults.runner?.start(windowStart, now);
     outcome = await waitFor(failed, windowStart + config.durationMs);
+    faults.runner?.stop();
     windowEnd = now();
     log.close(windowEnd);
     if (outcome === 'timeout') {
@@ -278,6 +302,10 @@ export async function runEmulation(
   await pool.destroy();
 
   const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
+  // Links are counted among the peers running at the end (all of them without faults).
+  const live = mesh.live;
+  const livePorts = live.map((i) => ports[i] ?? 0);
+  const liveNeighbours = live.map((i) => neighbours[i] ?? []);
   const peers: PeerReport[] = ports.map((port, i) => {
     const at = listenedAt[i];
     return {
@@ -292,7 +320,7 @@ export async function runEmulation(
   const listenTimes = listenedAt.filter((at) => at !== undefined);
   const firstListen = Math.min(...listenTimes);
   const lastListen = Math.max(...listenTimes);
-  const allListened = listenTimes.length === n;
+  const allListened = listenTimes.length >= n;
   return {
     status,
     config,
@@ -307,8 +335,8 @@ export async function runEmulation(
             fromFirstStartMs: meshAt - firstListen,
             fromLastStartMs: meshAt - lastListen,
           },
-    links: countLinks(ports, neighbours),
-    missingLinks: missingLinks(ports, neighbours),
+    links: countLinks(livePorts, liveNeighbours),
+    missingLinks: missingLinks(livePorts, liveNeighbours),
     messages: {
       windowMs: windowStart === undefined || windowEnd === undefined ? 0 : windowEnd - windowStart,
       sent: log.messages,
@@ -318,5 +346,7 @@ export async function runEmulation(
     latencyMs: latencyStats(log.latency()),
     peers,
     failures: errors.filter((e) => e !== undefined),
+    seed,
+    faults: faults.runner?.applied ?? [],
   };
 }

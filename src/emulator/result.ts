@@ -1,3 +1,4 @@
+import type { AppliedFault } from './faults.js';
 import type { LatencyStats } from './latency.js';
 
 /**
@@ -82,4 +83,8 @@ export interface EmulationResult {
   readonly peers: readonly PeerReport[];
   /** One line per problem (a taken port, a dead thread), for people. */
   readonly failures: readonly string[];
+  /** Seed of the run's choices (gossip phases, the faults' schedule and peers, link delays). */
+  readonly seed: number;
+  /** The faults carried out during the measured window, in order (`--kill`, `--scenario`, ...). */
+  readonly faults: readonly AppliedFault[];
 }

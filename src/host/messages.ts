@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
+import type { LinkShape } from '../scenario/model.js';
 
 /**
  * The contract between a host (the emulator's main thread) and the worker adapter that runs one
@@ -22,7 +23,11 @@ export interface HostedPeerTask {
 export type HostCommand =
   | { readonly type: 'stop' }
   | { readonly type: 'join'; readonly address: string }
-  | { readonly type: 'break-link'; readonly peer: string };
+  | { readonly type: 'break-link'; readonly peer: string }
+  /** Die without a goodbye: every socket destroyed (emulate's `kill`). */
+  | { readonly type: 'kill' }
+  /** The emulated network changed: a new link shape, or a partition healed (peer/shaping.ts). */
+  | { readonly type: 'reshape'; readonly shape?: LinkShape | null };
 
 /** What a hosted peer tells its host over the port. */
 export type HostMessage = { readonly type: 'event'; readonly event: PeerEvent };

@@ -12,6 +12,7 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
   peer.events.subscribe((event) => post({ type: 'event', event }));
 
   let requestStop: () => void = () => {};
+  let killed = false;
   const stopRequested = new Promise<void>((resolve) => {
     requestStop = resolve;
   });
@@ -25,6 +26,13 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
         return;
       case 'break-link':
         peer.breakLink(command.peer);
+        return;
+      case 'kill':
+        killed = true;
+        requestStop();
+        return;
+      case 'reshape':
+        peer.reshape(command.shape);
         return;
     }
   });
@@ -46,7 +54,7 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
     throw error;
   }
   await stopRequested;
-  await peer.stop();
+  await (killed ? peer.kill() : peer.stop());
   // Closing after the last event: the host's 'close' comes after every message posted before it.
   port.close();
   return { outcome: 'stopped' };

@@ -7,6 +7,7 @@ import { type Reason, reason } from '../core/reasons.js';
 import { createRng } from '../core/rng.js';
 import { formatHostPort } from '../protocol/address.js';
 import { encodeMessage, Feature, type Identity, type Message } from '../protocol/messages.js';
+import type { LinkShape } from '../scenario/model.js';
 import { Arbiter } from './arbiter.js';
 import { now } from './clock.js';
 import { Connection } from './connection.js';
@@ -14,18 +15,20 @@ import type { PeerContext } from './context.js';
 import { Dialer } from './dialer.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
+import { Heartbeat } from './heartbeat.js';
 import { Inbound } from './inbound.js';
 import { ListenError, listen } from './listen.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolveOptions } from './options.js';
 import { Outbound } from './outbound.js';
 import { AddressProver } from './prover.js';
+import { LinkShaping } from './shaping.js';
 
 export type { LinkView, PeerOptions };
 export { ListenError };
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof];
+const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof, Feature.heartbeat];
 const STOPPING = reason('STOPPING', 'this peer is stopping');
 
 /**
@@ -44,6 +47,8 @@ export class Peer {
   readonly #options: ResolvedPeerOptions;
   readonly #ctx: PeerContext;
   readonly #timers = new Map<TimerKey, NodeJS.Timeout>();
+  readonly #shaping: LinkShaping | undefined;
+  readonly #heartbeat: Heartbeat;
   #server: Server | undefined;
   #advertised = '';
   #port = 0;
@@ -55,6 +60,7 @@ export class Peer {
     const resolved = resolveOptions(options);
     this.#options = resolved;
     this.nodeId = options.nodeId ?? randomBytes(16).toString('hex');
+    this.#shaping = options.shaping === undefined ? undefined : new LinkShaping(options.shaping);
     const limits = resolved.limits;
     const ctx = {
       nodeId: this.nodeId,
@@ -138,6 +144,9 @@ export class Peer {
     mutable.outbound = new Outbound(ctx);
     mutable.arbiter = new Arbiter(ctx);
     this.#ctx = ctx;
+    this.#heartbeat = new Heartbeat(resolved.periodMs, function* () {
+      for (const link of ctx.table.values()) yield link.connection;
+    });
   }
 
   /** The address we announce to peers (`--address` and the listening port). */
@@ -191,6 +200,7 @@ export class Peer {
       nodeId: this.nodeId,
     });
     this.#run(this.#ctx.mesh.start());
+    this.#heartbeat.start();
     if (connect !== undefined) this.#ctx.outbound.learn(connect, true);
   }
 
@@ -217,6 +227,22 @@ export class Peer {
     return true;
   }
 
+  /**
+   * Dies as a killed process would: every socket destroyed, no goodbye (the emulator's `kill`).
+   * Its peers see broken links and try to reconnect.
+   */
+  kill(): Promise<void> {
+    this.#goodbye = false;
+    return this.stop();
+  }
+
+  /** Emulated network changed: a new link shape, or a partition healed (see shaping.ts). */
+  reshape(shape?: LinkShape | null): void {
+    this.#shaping?.update(shape);
+  }
+
+  #goodbye = true;
+
   /** Says goodbye to the peers that understand it, closes every socket and timer. Idempotent. */
   async stop(): Promise<void> {
     // A stop that arrives while the port is being bound waits for the bind, then undoes it.
@@ -232,6 +258,7 @@ export class Peer {
     this.#state = 'stopping';
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+    this.#heartbeat.stop();
     const { connections, dialer, prover } = this.#ctx;
     dialer.stop();
     prover.stop();
@@ -242,6 +269,10 @@ export class Peer {
         ),
     );
     for (const connection of connections) {
+      if (!this.#goodbye) {
+        connection.destroy(STOPPING);
+        continue;
+      }
       if (connection.identity?.features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
       connection.close(STOPPING);
     }
@@ -282,6 +313,7 @@ export class Peer {
         },
       },
       remote,
+      this.#shaping,
     );
     ctx.connections.add(connection);
     return connection;
