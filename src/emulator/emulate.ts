@@ -174,7 +174,7 @@ export async function runEmulation(
     switch (event.type) {
       case 'listening':
         account(i);
-        listenedAt[i] = event.at;
+        listenedAt[i] ??= event.at;
         listening++;
         report();
         break;
@@ -317,7 +317,8 @@ export async function runEmulation(
       error: errors[i] ?? null,
     };
   });
-  const listenTimes = listenedAt.filter((at) => at !== undefined);
+  // The network's own peers: those the faults started later do not count here.
+  const listenTimes = listenedAt.slice(0, n).filter((at) => at !== undefined);
   const firstListen = Math.min(...listenTimes);
   const lastListen = Math.max(...listenTimes);
   const allListened = listenTimes.length >= n;
