@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { collectLines } from './support/processes.js';
 import { WAIT_TIMEOUT_MS } from './support/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -32,25 +33,14 @@ class Cli {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.#collect(this.child.stdout, this.stdout);
-    this.#collect(this.child.stderr, this.stderr);
+    collectLines(this.child.stdout, this.stdout, () => this.#notify());
+    collectLines(this.child.stderr, this.stderr, () => this.#notify());
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code, signal) => {
         this.#exit = { code, signal };
         this.#notify();
         resolve(this.#exit);
       });
-    });
-  }
-
-  #collect(stream: NodeJS.ReadableStream | null, lines: string[]): void {
-    let partial = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      lines.push(...parts);
-      this.#notify();
     });
   }
 

@@ -14,8 +14,9 @@ import {
   network,
   record,
 } from './support/fixtures.js';
+import { OriginalDouble } from './support/original-double.js';
 import { RawClient } from './support/raw-client.js';
-import { nextEvent, until } from './support/wait.js';
+import { nextEvent, until, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 /** Attacks from a stranger that never announced itself: each must end in a 'rejected' event. */
 const strangerAttacks: Array<[string, () => Buffer, RegExp]> = [
@@ -219,16 +220,16 @@ describe('framing over a raw socket', () => {
 
   test('a peer of the original gets no known_peers when the victim knows nobody else', async (t) => {
     const lonely = await lonelyPeer(t);
-    const address = await accomplice(t);
-    const client = await RawClient.open(t, lonely.port);
-    const connected = nextEvent(lonely, 'connected', (e) => e.peer === address);
-    await client.write(encodeMessage({ type: 'public_address', address }));
-    await connected;
-    // the first frame it gets is gossip: no (empty) known_peers came before it
-    const first = await client.frame();
-    assert.equal(first.type, 'random_message');
+    const original = new OriginalDouble({ connect: lonely.advertised, periodMs: 200 });
+    t.after(() => original.stop());
+    await original.start();
+    await nextEvent(lonely, 'connected', (e) => e.peer === original.advertised);
+    // the first frame it gets over its link is gossip: no (empty) known_peers came before it
+    const overLink = () => original.received.filter((m) => m.from === lonely.advertised);
+    await original.until(() => overLink().length > 0, 'a frame over the link', WAIT_TIMEOUT_MS);
+    assert.equal(overLink()[0]?.type, 'random_message');
     assert.deepEqual(
-      client.frames.filter((m) => m.type === 'known_peers'),
+      overLink().filter((m) => m.type === 'known_peers'),
       [],
     );
   });

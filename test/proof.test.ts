@@ -4,8 +4,9 @@ import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import type { Peer } from '../src/peer/peer.js';
 import { encodeMessage, Feature, type Message } from '../src/protocol/messages.js';
 import { accomplice, lonelyPeer, record } from './support/fixtures.js';
+import { OriginalDouble } from './support/original-double.js';
 import { RawClient } from './support/raw-client.js';
-import { nextEvent } from './support/wait.js';
+import { nextEvent, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 /** Short enough to keep the tests quick, long enough for a loaded machine to answer a probe. */
 const PROOF_TIMEOUT_MS = 1_500;
@@ -83,15 +84,29 @@ test('a claim of an address where another of our nodes answers fails', async (t)
   await liar.waitClosed();
 });
 
-test('a peer of the original proves its address by answering there in the original protocol', async (t) => {
-  const victim = await lonelyPeer(t, { limits: { legacyReplyGraceMs: 200 } });
-  const address = await accomplice(t);
-  const legacy = await RawClient.open(t, victim.port);
-  const proven = nextEvent(victim, 'address-proven', (e) => e.peer === address);
-  await legacy.write(claim(address));
-  await proven;
-  assert.deepEqual(await listedBy(t, victim), [address]);
-  assert.equal(legacy.socket.destroyed, false);
+test('a peer of the original that joins stays linked past the proof timeout and is passed on', async (t) => {
+  const victim = await lonelyPeer(t, { limits: { proofTimeoutMs: PROOF_TIMEOUT_MS } });
+  // The double does what the real original does with our dial-back: it already has the victim
+  // as a peer under that address, so it closes the probe and answers nothing.
+  const original = new OriginalDouble({ connect: victim.advertised, periodMs: 200 });
+  t.after(() => original.stop());
+  const events = record(victim, t);
+  await original.start();
+  await nextEvent(victim, 'connected', (e) => e.peer === original.advertised);
+  // Gossip from the victim for longer than the proof timeout: the link held.
+  const heard = () =>
+    original.received.filter((m) => m.type === 'random_message' && m.from === victim.advertised)
+      .length;
+  await original.until(
+    () => heard() * 200 > PROOF_TIMEOUT_MS + 500,
+    'gossip from the victim past the proof timeout',
+    WAIT_TIMEOUT_MS,
+  );
+  assert.deepEqual(
+    events.filter((e) => e.type === 'disconnected'),
+    [],
+  );
+  assert.deepEqual(await listedBy(t, victim), [original.advertised]);
 });
 
 test('with proveAddresses false every claim is trusted at once, as the original does', async (t) => {
