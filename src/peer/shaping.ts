@@ -140,7 +140,9 @@ export class ShapedWriter {
       return;
     }
     if (this.#network.blockedFrom(this.#remoteIndex())) {
+      // Held until the heal's `update` pumps it again.
       this.#held = true;
+      this.#network.track(this);
       return;
     }
     const at = now();
