@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DEAD_AFTER_PERIODS, livenessOf } from '../src/core/liveness.js';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { NetworkMap } from '../src/emulator/faults.js';
@@ -13,7 +12,7 @@ import { canReadTcpTable, countAcceptedConnections } from '../src/emulator/socke
 import type { PeerEvent } from '../src/peer/events.js';
 import { Peer } from '../src/peer/peer.js';
 import { stopAll, TEST_PEER } from './support/network.js';
-import { isFullMesh, until, WAIT_TIMEOUT_MS } from './support/wait.js';
+import { isFullMesh, settlesAt, until, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 const PERIOD_MS = TEST_PEER.periodMs as number;
 
@@ -25,17 +24,6 @@ test('liveness: a link silent for the dead-after periods is dead, one we said no
   assert.equal(livenessOf({ ...base, now: DEAD_AFTER_PERIODS * 1_000 }), 'dead');
   assert.equal(livenessOf({ ...base, lastSentAt: 2_500, now: 2_600 }), 'alive');
 });
-
-/** Polls the kernel's table (it has no events) until `read` gives `want` or the bound passes. */
-async function settlesAt(read: () => number, want: number, boundMs: number): Promise<number> {
-  const deadline = performance.now() + boundMs;
-  let value = read();
-  while (value !== want && performance.now() < deadline) {
-    await sleep(25);
-    value = read();
-  }
-  return value;
-}
 
 test('a partition is noticed by the heartbeat within a few periods, and the mesh heals to one connection per pair', async (t) => {
   const n = 6;

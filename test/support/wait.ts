@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerEvent, PeerEventOf, PeerEventType } from '../../src/peer/events.js';
 import type { Peer } from '../../src/peer/peer.js';
 
@@ -61,4 +62,19 @@ export function isFullMesh(peers: readonly Peer[]): boolean {
       view.length === peers.length - 1 && peers.every((q) => q === p || view.includes(q.advertised))
     );
   });
+}
+
+/** Polls `read` (the kernel's table has no events) until it returns `want`, or the bound passes. */
+export async function settlesAt(
+  read: () => number,
+  want: number,
+  boundMs: number,
+): Promise<number> {
+  const deadline = performance.now() + boundMs;
+  let value = read();
+  while (value !== want && performance.now() < deadline) {
+    await sleep(25);
+    value = read();
+  }
+  return value;
 }
