@@ -225,6 +225,42 @@ describe('the full-mesh exchange core', () => {
     assert.notEqual(texts(42), texts(43));
   });
 
+  test('of two peers of the original, only the one with the smaller address is told of the other', () => {
+    const { core } = mesh();
+    const legacy = (port: number) => ({
+      id: `addr:127.0.0.1:${port}`,
+      address: `127.0.0.1:${port}`,
+    });
+    core.handle({ kind: 'peer-up', peer: peer(1), direction: 'outbound' });
+    core.handle({ kind: 'peer-up', peer: legacy(5000), direction: 'outbound' });
+    // A newcomer of the original with a larger address: told of ours, not of 5000; 5000 is told of it.
+    const up = core.handle({ kind: 'peer-up', peer: legacy(6000), direction: 'inbound' });
+    assert.deepEqual(up, [
+      {
+        kind: 'send',
+        to: legacy(6000),
+        message: { type: 'known_peers', peers: [peer(1).address] },
+      },
+      {
+        kind: 'send',
+        to: legacy(5000),
+        message: { type: 'known_peers', peers: [legacy(6000).address] },
+      },
+    ]);
+    // One with a smaller address: told of both, and nobody is told of it.
+    const small = core.handle({ kind: 'peer-up', peer: legacy(4000), direction: 'inbound' });
+    assert.deepEqual(small, [
+      {
+        kind: 'send',
+        to: legacy(4000),
+        message: {
+          type: 'known_peers',
+          peers: [peer(1).address, legacy(5000).address, legacy(6000).address],
+        },
+      },
+    ]);
+  });
+
   test('a peer that went down is neither gossiped to nor told of', () => {
     const { core } = mesh();
     core.handle({ kind: 'peer-up', peer: peer(1), direction: 'outbound' });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { before, type TestContext, test } from 'node:test';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { canReadTcpTable, readTcpTable } from '../src/emulator/sockets.js';
@@ -8,6 +8,7 @@ import { holds, poll } from './support/kernel.js';
 import { silentListener } from './support/listeners.js';
 import { frame } from './support/original-double.js';
 import { buildOurs, ProcessPeer } from './support/processes.js';
+import { listener } from './support/server.js';
 
 /**
  * Issue 8, section 3, counted from outside: what a remote's peer list makes one of our peers
@@ -91,23 +92,13 @@ test('a claim nobody can prove, sent with a 1,000-address list in one write, mak
 test('a hostile --connect peer answering the join with 1,000 addresses gets dials within the budget', async (t) => {
   const { addresses, distinct } = await listeners(t, LIST);
   let repliedAt = 0;
-  const hostileSockets = new Set<Socket>();
-  const hostile = createServer((socket) => {
-    hostileSockets.add(socket);
-    socket.on('error', () => {});
+  const hostilePort = await listener(t, '127.0.0.1', (socket) => {
     // Whatever the joiner says first, the answer is the list (as an original would answer a join).
     socket.once('data', () => {
       repliedAt = performance.now();
       socket.write(frame('known_peers', { peers: addresses }));
     });
   });
-  await new Promise<void>((resolve) => hostile.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  t.after(async () => {
-    for (const s of hostileSockets) s.destroy();
-    await new Promise((resolve) => hostile.close(resolve));
-  });
-  const bound = hostile.address();
-  const hostilePort = typeof bound === 'object' && bound !== null ? bound.port : 0;
   const victim = ProcessPeer.ours(t, {
     port: await findFreePortRange(1),
     connect: `127.0.0.1:${hostilePort}`,

@@ -3,7 +3,6 @@
  * not by the peers' own bookkeeping; and peer lists from a claim nobody proved make no dials.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
@@ -13,6 +12,7 @@ import { encodeMessage } from '../src/protocol/messages.js';
 import { json, record } from './support/fixtures.js';
 import { startPeer, stopAll, TEST_PEER } from './support/network.js';
 import { RawClient } from './support/raw-client.js';
+import { listener } from './support/server.js';
 import { isFullMesh, nextEvent, settlesAt, until, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 test('20 peers started at once hold exactly one TCP connection per link, counted by the kernel', async (t) => {
@@ -53,25 +53,11 @@ test('20 peers started at once hold exactly one TCP connection per link, counted
 
 /** A listener that counts the connections made to it on every 127.x address (the dials). */
 async function dialCounter(t: TestContext): Promise<{ port: number; dials: () => number }> {
-  const sockets = new Set<Socket>();
   let dials = 0;
-  const server = createServer((socket) => {
+  const port = await listener(t, '0.0.0.0', () => {
     dials++;
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.once('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen({ host: '0.0.0.0', port: 0 }, resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  assert.ok(typeof address === 'object' && address !== null);
-  return { port: address.port, dials: () => dials };
+  return { port, dials: () => dials };
 }
 
 /** 1,000 distinct loopback addresses, all reaching the counter. */
@@ -102,26 +88,13 @@ test('a claim that fails its proof: the thousand addresses it listed are never d
 test('a hostile bootstrap peer listing a thousand addresses gets only its address budget dialed', async (t) => {
   const counter = await dialCounter(t);
   // The bootstrap peer: answers a join with a thousand addresses, as the original would.
-  const held = new Set<Socket>();
-  const hostile = createServer((socket) => {
-    held.add(socket);
-    socket.on('error', () => {});
+  const hostilePort = await listener(t, '127.0.0.1', (socket) => {
     socket.write(encodeMessage({ type: 'known_peers', peers: thousand(counter.port) }));
   });
-  await new Promise<void>((resolve) => hostile.listen({ host: '127.0.0.1', port: 0 }, resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of held) s.destroy();
-        hostile.close(() => resolve());
-      }),
-  );
-  const address = hostile.address();
-  assert.ok(typeof address === 'object' && address !== null);
   const burst = 50;
   const victim = new Peer({
     ...TEST_PEER,
-    connect: `127.0.0.1:${address.port}`,
+    connect: `127.0.0.1:${hostilePort}`,
     limits: { addressBudget: { burst, refillPerSecond: 1, maxBuckets: 16 } },
   });
   t.after(() => victim.stop());

@@ -6,6 +6,7 @@ import { encodeMessage, Feature, type Message } from '../src/protocol/messages.j
 import { accomplice, lonelyPeer, record } from './support/fixtures.js';
 import { OriginalDouble } from './support/original-double.js';
 import { RawClient } from './support/raw-client.js';
+import { listener } from './support/server.js';
 import { nextEvent, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 /** Short enough to keep the tests quick, long enough for a loaded machine to answer a probe. */
@@ -55,7 +56,7 @@ test("a claim of another peer's address and node id is never proven, nor passed 
   // The real peer answers the dial-back, but only over its own links: the nonce never reaches
   // the impostor's connection, so the proof times out and the claim's link is closed.
   const event = await lost;
-  assert.match(event.reason, /could not prove/);
+  assert.equal(event.code, 'PROOF_TIMEOUT');
   assert.equal(event.reconnecting, false, 'an unproven address is not redialed');
   await impostor.waitClosed();
   assert.equal(events.filter((e) => e.type === 'address-proven').length, 0);
@@ -70,7 +71,7 @@ test('a claim of an address where nothing listens fails at once', async (t) => {
   const address = `127.0.0.1:${closedPort}`;
   const lost = nextEvent(victim, 'disconnected', (e) => e.peer === address);
   await liar.write(claim(address, 'ef'.repeat(16)));
-  assert.match((await lost).reason, /could not prove.*nothing answers/);
+  assert.equal((await lost).code, 'PROOF_FAILED');
   await liar.waitClosed();
 });
 
@@ -80,8 +81,33 @@ test('a claim of an address where another of our nodes answers fails', async (t)
   const liar = await RawClient.open(t, victim.port);
   const lost = nextEvent(victim, 'disconnected', (e) => e.peer === other.advertised);
   await liar.write(claim(other.advertised, 'ef'.repeat(16)));
-  assert.match((await lost).reason, /another node answers/);
+  assert.equal((await lost).code, 'PROOF_FAILED');
   await liar.waitClosed();
+});
+
+test('a legacy claim (no node id) of an address where one of our nodes answers fails', async (t) => {
+  const victim = await lonelyPeer(t, { limits: { legacyReplyGraceMs: 5_000 } });
+  const other = await lonelyPeer(t);
+  const liar = await RawClient.open(t, victim.port);
+  const lost = nextEvent(victim, 'disconnected', (e) => e.peer === other.advertised);
+  await liar.write(claim(other.advertised));
+  assert.equal((await lost).code, 'PROOF_FAILED');
+});
+
+test('a peer of the original that closes the probe without a word (as the real one does) is proven', async (t) => {
+  // The real original closes a connection that claims an address it already has a peer for,
+  // about 20 ms after the claim; a probe claims the prober's address, which it has.
+  const victim = await lonelyPeer(t, { limits: { legacyReplyGraceMs: 10_000 } });
+  const port = await listener(t, '127.0.0.1', (socket) => {
+    socket.once('data', () => socket.end());
+  });
+  const address = `127.0.0.1:${port}`;
+  const legacy = await RawClient.open(t, victim.port);
+  const proven = nextEvent(victim, 'address-proven', (e) => e.peer === address);
+  await legacy.write(claim(address));
+  // Well before the 10 s grace: the close itself is the answer.
+  assert.ok((await proven).ms < 5_000);
+  assert.deepEqual(victim.peers, [address]);
 });
 
 test('a peer of the original that joins stays linked past the proof timeout and is passed on', async (t) => {

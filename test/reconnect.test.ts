@@ -52,7 +52,7 @@ test('a peer that stops cleanly says goodbye: its peers drop it at once and do n
   await c.stop();
   const event = await lost;
   assert.equal(event.reconnecting, false);
-  assert.match(event.reason, /goodbye/);
+  assert.equal(event.code, 'GOODBYE');
   // Wait a few gossip rounds between the remaining two: no dial toward the departed peer.
   for (let i = 0; i < 3; i++)
     await nextEvent(a, 'message-received', (e) => e.peer === b.advertised);

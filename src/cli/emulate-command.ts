@@ -8,9 +8,11 @@ import {
 } from '../emulator/emulate.js';
 import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
+import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { scenarioEnd } from '../scenario/model.js';
+import { DEFAULT_UI_HOST, MAX_LABELLED_PEERS } from '../ui/defaults.js';
 import { addFaultOptions, type FaultCommandOptions, scenarioOf } from './fault-options.js';
-import { integerOption, portOrZeroOption, secondsOption } from './parsers.js';
+import { hostOption, integerOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The `emulate` options, as commander parses them. */
 interface EmulateCommandOptions extends FaultCommandOptions {
@@ -25,6 +27,11 @@ interface EmulateCommandOptions extends FaultCommandOptions {
   readonly matrix?: true;
   /** `--no-proof` makes this false. */
   readonly proof: boolean;
+  readonly ui?: number;
+  readonly uiHost: string;
+  readonly metrics?: number;
+  readonly metricsHost: string;
+  readonly metricsPerPeer?: true;
 }
 
 /** One port each, from the base port on. */
@@ -143,15 +150,34 @@ export function registerEmulate(program: Command): void {
     .option(
       '--no-proof',
       "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
-    );
+    )
+    .option(
+      '--ui <PORT>',
+      'Serve a live view of the network on this port; the run then stays up until Ctrl-C (or --duration)',
+      (text) => portOrZeroOption(text),
+    )
+    .option('--ui-host <HOST>', 'Interface the live view is served on', hostOption, DEFAULT_UI_HOST)
+    .option('--metrics <PORT>', 'Serve Prometheus metrics of all peers on GET /metrics', (text) =>
+      portOrZeroOption(text),
+    )
+    .option(
+      '--metrics-host <HOST>',
+      'Interface the metrics are served on',
+      hostOption,
+      DEFAULT_METRICS_HOST,
+    )
+    .option('--metrics-per-peer', 'Label the metrics by peer instead of summing over all peers');
   addFaultOptions(command);
   command.action(async (options: EmulateCommandOptions) => {
     const durationGiven = command.getOptionValueSource('duration') !== 'default';
     const scenario = await scenarioOf(command, options, options.duration * 1_000);
     const faultsEnd = scenario.steps.length === 0 ? 0 : scenarioEnd(scenario) + AFTER_LAST_FAULT_MS;
-    const durationMs = durationGiven
-      ? options.duration * 1_000
-      : Math.max(options.duration * 1_000, faultsEnd);
+    // A live view holds the run until Ctrl-C (the faults still run); otherwise a run lasts at
+    // least until its last fault has had time to show.
+    const durationMs =
+      durationGiven || options.ui !== undefined
+        ? options.duration * 1_000
+        : Math.max(options.duration * 1_000, faultsEnd);
     const controller = new AbortController();
     const onSigint = (): void => {
       process.stderr.write('\nstopping every peer (Ctrl-C again to quit at once)\n');
@@ -160,6 +186,39 @@ export function registerEmulate(program: Command): void {
     };
     process.once('SIGINT', onSigint);
     const progress = options.quiet ? undefined : progressReporter(process.stderr);
+    if (options.metricsPerPeer && options.peers > MAX_LABELLED_PEERS) {
+      command.error(
+        `error: --metrics-per-peer labels at most ${MAX_LABELLED_PEERS} peers, not ${options.peers}`,
+        { exitCode: 2 },
+      );
+    }
+    // Loaded only when asked: the servers and their packages cost every other run its start.
+    const wanted = options.ui !== undefined || options.metrics !== undefined;
+    const { LiveSession } = wanted
+      ? await import('../ui/live-session.js')
+      : { LiveSession: undefined };
+    const live =
+      LiveSession &&
+      new LiveSession({
+        stderr: process.stderr,
+        ...(options.ui === undefined ? {} : { ui: { port: options.ui, host: options.uiHost } }),
+        ...(options.metrics === undefined
+          ? {}
+          : {
+              metrics: {
+                port: options.metrics,
+                host: options.metricsHost,
+                perPeer: options.metricsPerPeer === true,
+              },
+            }),
+      });
+    let liveFailed = false;
+    const onLiveError = (error: unknown): void => {
+      liveFailed = true;
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      process.stderr.write(`error: cannot serve the live view or metrics: ${code}\n`);
+      controller.abort();
+    };
     let result: EmulationResult;
     try {
       result = await runEmulation(
@@ -174,8 +233,24 @@ export function registerEmulate(program: Command): void {
           signal: controller.signal,
           scenario,
           ...(options.seed === undefined ? {} : { seed: options.seed }),
+          hold: options.ui !== undefined,
+          ...(live === undefined
+            ? {}
+            : {
+                observe: live.observe,
+                onLaunch: (run) => {
+                  live.onLaunch(run);
+                  live.ready.catch(onLiveError);
+                },
+              }),
+          ...(live === undefined || options.metrics === undefined
+            ? {}
+            : { observeBytes: live.addBytes }),
         },
-        progress?.update,
+        (update) => {
+          live?.progress(update);
+          progress?.update(update);
+        },
       );
     } catch (error) {
       if (error instanceof EmulationSetupError)
@@ -184,12 +259,13 @@ export function registerEmulate(program: Command): void {
     } finally {
       progress?.done();
       process.removeListener('SIGINT', onSigint);
+      await live?.close();
     }
     process.stdout.write(
       options.json
         ? `${JSON.stringify(result, null, 2)}\n`
         : renderReport(result, { matrix: options.matrix === true }),
     );
-    process.exitCode = exitStatusOfResult(result);
+    process.exitCode = liveFailed ? EXIT_NO_MESH : exitStatusOfResult(result);
   });
 }

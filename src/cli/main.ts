@@ -4,6 +4,7 @@ import { isEntry } from './entry.js';
 import { exitStatusOf, originalErrorText } from './errors.js';
 import { CLAP_STYLE_HELP } from './help.js';
 import { registerPeer } from './peer-command.js';
+import { registerSimulate } from './simulate-command.js';
 import { packageVersion } from './version.js';
 
 /** Once the command is done, whatever still holds the event loop gets this long. */
@@ -25,6 +26,7 @@ export function createProgram(): Command {
     .enablePositionalOptions();
   registerPeer(program);
   registerEmulate(program);
+  registerSimulate(program);
   return program;
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runPeerProcess } from '../host/peer-process.js';
+import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
 import { PEER_DEFAULTS } from '../peer/options.js';
 import { formatHostPort, type HostPort } from '../protocol/address.js';
@@ -13,6 +14,8 @@ interface PeerCommandOptions {
   readonly connect?: HostPort;
   readonly bind: string;
   readonly json?: true;
+  readonly metrics?: number;
+  readonly metricsHost: string;
 }
 
 /**
@@ -50,11 +53,23 @@ export function registerPeer(program: Command): void {
       PEER_DEFAULTS.bindHost,
     )
     .option('--json', 'Also print every event as a JSON line on standard output')
+    .option('--metrics <PORT>', 'Serve Prometheus metrics on GET /metrics at this port', (text) =>
+      portOrZeroOption(text),
+    )
+    .option(
+      '--metrics-host <HOST>',
+      'Interface the metrics are served on',
+      (text) => hostOption(text),
+      DEFAULT_METRICS_HOST,
+    )
     .action(async (options: PeerCommandOptions) => {
       const startedAt = now();
       process.exitCode = await runPeerProcess({
         startedAt,
         json: options.json === true,
+        ...(options.metrics === undefined
+          ? {}
+          : { metrics: { port: options.metrics, host: options.metricsHost } }),
         peer: {
           port: options.port,
           bindHost: options.bind,

@@ -1,8 +1,9 @@
 /**
  * HyParView membership (Leitao, Pereira, Rodrigues, DSN 2007) as an I/O-free state machine: a small
- * active view of open, symmetric links and a larger passive view of candidates. Model: iroh-gossip's
- * `proto/hyparview.rs`, with a separate accept message (`hv_neighbor_accept`) instead of a
- * `Neighbor` that is both request and reply, so no request can be mistaken for an answer.
+ * active view of open, symmetric links and a larger passive view of candidates (`passive-view.ts`),
+ * kept fresh by shuffles (`shuffle.ts`). Model: iroh-gossip's `proto/hyparview.rs`, with a separate
+ * accept message (`hv_neighbor_accept`) instead of a `Neighbor` that is both request and reply, so
+ * no request can be mistaken for an answer.
  *
  * Addresses: the active view holds only refs the driver reported (a `peer-up` or the sender of a
  * message: proven by the driver). Refs heard from others (forward joins, shuffles) go to the passive
@@ -11,42 +12,33 @@
  * neighbor's forward joins and shuffles make us dial at most `dialBurst`, then one per `dialRefillMs`.
  */
 
-import { MAX_SHUFFLE_NODES } from '../protocol/limits.js';
-import type {
-  MembershipMessage,
-  NeighborPriority,
-  WireNodeRef,
-} from '../protocol/overlay-messages.js';
+import type { MembershipMessage, NeighborPriority } from '../protocol/overlay-messages.js';
 import { Budget } from './budget.js';
 import type { CoreEnv, NodeRef } from './machine.js';
 import type { OverlayOptions } from './overlay-options.js';
 import { type Out, send, setTimer } from './overlay-output.js';
+import { PassiveView } from './passive-view.js';
+import { SHUFFLE_TIMER, Shuffle, wireRef } from './shuffle.js';
 
-const SHUFFLE_TIMER = 'hv:shuffle';
-const JOIN_TIMER = 'hv:join';
+/** Retries a join, and refills a view with fewer than `lonelyBelow` neighbors, until it has them. */
+const LONELY_TIMER = 'hv:lonely';
 const NEIGHBOR_TIMER = 'hv:nb:';
 const IDLE_TIMER = 'hv:idle:';
-
-interface Candidate {
-  readonly ref: NodeRef;
-  /** The driver reported a connection to this ref at some time (else it is hearsay). */
-  readonly proven: boolean;
-}
 
 type AddResult = 'new' | 'present' | 'refused';
 
 export class HyParView {
   readonly #active = new Map<string, NodeRef>();
-  readonly #passive = new Map<string, Candidate>();
+  readonly #passive: PassiveView;
+  readonly #shuffle: Shuffle;
   /** Connections the driver reported up, by node id. */
   readonly #connected = new Map<string, NodeRef>();
   /** Our neighbor requests waiting for an accept, by node id. */
   readonly #pending = new Map<string, { ref: NodeRef; priority: NeighborPriority }>();
   readonly #dials: Budget;
   #contact: NodeRef | undefined;
-  /** Ids we offered in our last shuffle, while its reply is awaited (evicted first by it). */
-  #shuffleOffer: Set<string> | undefined;
   #started = false;
+  #lonelyArmed = false;
 
   constructor(
     private readonly self: NodeRef,
@@ -54,6 +46,20 @@ export class HyParView {
     private readonly options: OverlayOptions,
   ) {
     this.#dials = new Budget(options.dialBurst, options.dialRefillMs, env.now());
+    this.#passive = new PassiveView(options.passiveViewSize, env.rng);
+    this.#shuffle = new Shuffle({
+      self,
+      options,
+      rng: env.rng,
+      activeRefs: () => [...this.#active.values()],
+      provenPassive: () => this.#passive.proven(),
+      isActive: (id) => this.#active.has(id),
+      holdsLink: (id) => this.#active.has(id) || this.#pending.has(id),
+      randomActive: (except) => this.#randomActive(except),
+      reach: (ref) => this.#reach(ref),
+      learn: (ref, evictFirst) => this.#addPassive(ref, false, evictFirst),
+      refill: (out) => this.#refill(out),
+    });
   }
 
   get activeView(): NodeRef[] {
@@ -61,7 +67,7 @@ export class HyParView {
   }
 
   get passiveView(): NodeRef[] {
-    return [...this.#passive.values()].map((c) => c.ref);
+    return this.#passive.refs();
   }
 
   get pendingRequests(): number {
@@ -76,13 +82,13 @@ export class HyParView {
   start(out: Out): void {
     if (this.#started) return;
     this.#started = true;
-    this.#scheduleShuffle(out);
+    this.#shuffle.schedule(out);
   }
 
   peerUp(ref: NodeRef, out: Out): void {
     if (ref.id === this.self.id) return;
     this.#connected.set(ref.id, ref);
-    if (this.#passive.has(ref.id)) this.#passive.set(ref.id, { ref, proven: true });
+    this.#passive.prove(ref);
     this.#watchIdle(ref.id, out);
   }
 
@@ -99,16 +105,14 @@ export class HyParView {
     for (const [id, request] of this.#pending) {
       if (request.ref.address === address) this.#endRequest(id, out);
     }
-    for (const [id, candidate] of this.#passive) {
-      if (candidate.ref.address === address) this.#passive.delete(id);
-    }
+    this.#passive.deleteAddress(address);
     this.#refill(out);
   }
 
   join(via: NodeRef, out: Out): void {
     this.#contact = via;
     send(out, via, { type: 'hv_join' });
-    setTimer(out, JOIN_TIMER, this.options.joinRetryMs);
+    this.#armLonely(out);
   }
 
   /** Sends `hv_disconnect` (not alive) to every neighbor: we are leaving. */
@@ -139,18 +143,20 @@ export class HyParView {
         this.#onDisconnect(from, message.alive, out);
         return;
       case 'hv_shuffle':
-        if (this.#active.has(from.id)) this.#onShuffle(from, message, out);
+        if (this.#active.has(from.id) && !this.#isSelf(message.origin)) {
+          this.#shuffle.onShuffle(from, message, out);
+        }
         return;
       case 'hv_shuffle_reply':
-        this.#onShuffleReply(from, message.nodes, out);
+        this.#shuffle.onReply(from, message.nodes, out);
         return;
     }
   }
 
   /** Handles a timer of this layer; false when `key` is not one. */
   timer(key: string, out: Out): boolean {
-    if (key === SHUFFLE_TIMER) this.#onShuffleTimer(out);
-    else if (key === JOIN_TIMER) this.#onJoinTimer(out);
+    if (key === SHUFFLE_TIMER) this.#shuffle.onTimer(out);
+    else if (key === LONELY_TIMER) this.#onLonelyTimer(out);
     else if (key.startsWith(NEIGHBOR_TIMER)) {
       const id = key.slice(NEIGHBOR_TIMER.length);
       // An unanswered request: the candidate is taken as failed (paper, p. 7).
@@ -174,6 +180,8 @@ export class HyParView {
     const result = this.#addActive(from, true, out);
     send(out, from, { type: 'hv_neighbor_accept' });
     if (result !== 'new') return;
+    // A newcomer's passive view is empty: give it candidates at once (iroh does so on eviction).
+    this.#shuffle.sendSample(from, from, out);
     const peer = wireRef(from);
     for (const neighbor of this.#active.values()) {
       if (neighbor.id === from.id) continue;
@@ -188,8 +196,13 @@ export class HyParView {
   #onForwardJoin(sender: NodeRef, peer: NodeRef, hopsLeft: number, out: Out): void {
     if (this.#isSelf(peer) || this.#active.has(peer.id)) return;
     const ttl = Math.min(hopsLeft, this.options.activeWalkLength);
+    // A node whose only neighbor is the sender sends the walk back rather than end it early (the
+    // paper ends it): during a burst of joins young nodes hold one link, and walks ending at them
+    // chain the newcomers to each other instead of spreading them.
     const next =
-      ttl > 0 && this.#active.size > 1 ? this.#randomActive([sender.id, peer.id]) : undefined;
+      ttl > 0
+        ? (this.#randomActive([sender.id, peer.id]) ?? this.#randomActive([peer.id]))
+        : undefined;
     if (next === undefined) {
       // The walk ends here: ask the newcomer to be our neighbor (we dial it).
       if (!this.#requestNeighbor(peer, 'high', out)) this.#addPassive(peer, false);
@@ -200,11 +213,20 @@ export class HyParView {
     send(out, next, { type: 'hv_forward_join', peer: wireRef(peer), ttl: ttl - 1 });
   }
 
-  #onJoinTimer(out: Out): void {
-    if (this.#active.size > 0 || this.#contact === undefined) return;
-    send(out, this.#contact, { type: 'hv_join' });
+  #onLonelyTimer(out: Out): void {
+    this.#lonelyArmed = false;
+    if (this.#active.size >= this.options.lonelyBelow) return;
+    if (this.#active.size === 0 && this.#contact !== undefined) {
+      send(out, this.#contact, { type: 'hv_join' });
+    }
     this.#refill(out);
-    setTimer(out, JOIN_TIMER, this.options.joinRetryMs);
+    this.#armLonely(out);
+  }
+
+  #armLonely(out: Out): void {
+    if (this.#lonelyArmed) return;
+    this.#lonelyArmed = true;
+    setTimer(out, LONELY_TIMER, this.options.joinRetryMs);
   }
 
   // ---- neighbor requests -----------------------------------------------------------------------
@@ -270,82 +292,18 @@ export class HyParView {
     for (const id of this.#pending.keys()) if (!this.#active.has(id)) room--;
     const tried = new Set<string>(skip === undefined ? [] : [skip]);
     while (room > 0) {
-      const candidates = [...this.#passive.values()].filter(
-        (c) => !this.#pending.has(c.ref.id) && !tried.has(c.ref.id),
-      );
+      const candidates = this.#passive
+        .refs()
+        .filter((ref) => !this.#pending.has(ref.id) && !tried.has(ref.id));
       if (candidates.length === 0) break;
-      const { ref } = this.env.rng.pick(candidates);
+      const ref = this.env.rng.pick(candidates);
       tried.add(ref.id);
-      const priority = this.#active.size === 0 ? 'high' : 'low';
+      // The paper asks with high priority only from an empty view; see `lonelyBelow`.
+      const priority = this.#active.size < this.options.lonelyBelow ? 'high' : 'low';
       if (!this.#requestNeighbor(ref, priority, out)) break;
       room--;
     }
-    if (this.#active.size === 0 && this.#pending.size === 0 && this.#contact !== undefined) {
-      setTimer(out, JOIN_TIMER, this.options.joinRetryMs);
-    }
-  }
-
-  // ---- shuffle ---------------------------------------------------------------------------------
-
-  #scheduleShuffle(out: Out): void {
-    // Jitter (0.5 to 1.5 periods) keeps peers started together from shuffling in lockstep.
-    const period = this.options.shuffleIntervalMs;
-    setTimer(out, SHUFFLE_TIMER, Math.max(1, Math.round(period * (0.5 + this.env.rng.next()))));
-  }
-
-  #onShuffleTimer(out: Out): void {
-    this.#scheduleShuffle(out);
-    this.#refill(out);
-    const target = this.#randomActive([]);
-    if (target === undefined) return;
-    const nodes = [
-      ...this.#sample([...this.#active.values()], this.options.shuffleActiveCount, [target.id]),
-      ...this.#sample(this.#provenPassive(), this.options.shufflePassiveCount, [target.id]),
-    ];
-    this.#shuffleOffer = new Set(nodes.map((n) => n.id));
-    send(out, target, {
-      type: 'hv_shuffle',
-      origin: wireRef(this.self),
-      nodes: [...nodes, this.self].slice(0, MAX_SHUFFLE_NODES).map(wireRef),
-      ttl: this.options.shuffleWalkLength,
-    });
-  }
-
-  #onShuffle(
-    from: NodeRef,
-    shuffle: Extract<MembershipMessage, { type: 'hv_shuffle' }>,
-    out: Out,
-  ): void {
-    const { origin, nodes } = shuffle;
-    if (this.#isSelf(origin)) return;
-    const ttl = Math.min(shuffle.ttl, this.options.shuffleWalkLength);
-    const next =
-      ttl > 0 && this.#active.size > 1 ? this.#randomActive([from.id, origin.id]) : undefined;
-    if (next !== undefined) {
-      send(out, next, { type: 'hv_shuffle', origin, nodes, ttl: ttl - 1 });
-      return;
-    }
-    const want = Math.min(nodes.length, MAX_SHUFFLE_NODES);
-    const reply = this.#sample(this.#provenPassive(), want, [origin.id]);
-    reply.push(...this.#sample([...this.#active.values()], want - reply.length, [origin.id]));
-    const target = this.#reach(origin);
-    if (target !== undefined)
-      send(out, target, { type: 'hv_shuffle_reply', nodes: reply.map(wireRef) });
-    for (const node of nodes) this.#addPassive(node, false);
-  }
-
-  #onShuffleReply(from: NodeRef, nodes: readonly WireNodeRef[], out: Out): void {
-    // One reply per shuffle we sent: anything else could churn our passive view at will.
-    const offer = this.#shuffleOffer;
-    if (offer !== undefined) {
-      this.#shuffleOffer = undefined;
-      for (const node of nodes) this.#addPassive(node, false, offer);
-    }
-    // The walk's end dialed us for the reply: the receiver closes such a link.
-    if (!this.#active.has(from.id)) {
-      out.push({ kind: 'disconnect', peer: from.id, reason: 'shuffle done' });
-    }
-    this.#refill(out);
+    if (this.#active.size < this.options.lonelyBelow) this.#armLonely(out);
   }
 
   // ---- views -----------------------------------------------------------------------------------
@@ -357,6 +315,8 @@ export class HyParView {
       const victim = evict ? this.#randomActive([ref.id]) : undefined;
       if (victim === undefined) return 'refused';
       this.#removeActive(victim.id, 'evicted for a newcomer', true, out);
+      // Candidates first, so that the victim can refill the slot it loses.
+      this.#shuffle.sendSample(victim, victim, out);
       send(out, victim, { type: 'hv_disconnect', alive: true });
     }
     const proven = this.#connected.get(ref.id) ?? ref;
@@ -376,35 +336,12 @@ export class HyParView {
     this.#watchIdle(id, out);
   }
 
-  /**
-   * Adds a candidate. A known id keeps its entry (a proven ref upgrades it); one entry per address;
-   * when full, a random entry leaves, one from `evictFirst` if any (paper, p. 8).
-   */
+  /** Keeps `heard` as a candidate: proven if a connection to it is up (then at its address). */
   #addPassive(heard: NodeRef, proven: boolean, evictFirst?: ReadonlySet<string>): void {
     const connected = this.#connected.get(heard.id);
     const ref = connected ?? heard;
-    const isProven = proven || connected !== undefined;
     if (this.#isSelf(ref) || this.#active.has(ref.id)) return;
-    const known = this.#passive.get(ref.id);
-    if (known !== undefined) {
-      if (isProven) this.#passive.set(ref.id, { ref, proven: true });
-      return;
-    }
-    for (const [id, candidate] of this.#passive) {
-      if (candidate.ref.address !== ref.address) continue;
-      if (!isProven || candidate.proven) return;
-      this.#passive.delete(id);
-    }
-    if (this.#passive.size >= this.options.passiveViewSize) {
-      const ids = [...this.#passive.keys()];
-      const preferred = evictFirst === undefined ? [] : ids.filter((id) => evictFirst.has(id));
-      this.#passive.delete(this.env.rng.pick(preferred.length > 0 ? preferred : ids));
-    }
-    if (this.options.passiveViewSize > 0) this.#passive.set(ref.id, { ref, proven: isProven });
-  }
-
-  #provenPassive(): NodeRef[] {
-    return [...this.#passive.values()].filter((c) => c.proven).map((c) => c.ref);
+    this.#passive.add(ref, proven || connected !== undefined, evictFirst);
   }
 
   /** The ref to send to: the connection's, or `ref` itself if the dial budget allows a dial. */
@@ -425,14 +362,7 @@ export class HyParView {
     return choices.length === 0 ? undefined : this.env.rng.pick(choices);
   }
 
-  #sample(refs: readonly NodeRef[], count: number, except: readonly string[]): NodeRef[] {
-    if (count <= 0) return [];
-    return this.env.rng.shuffle(refs.filter((r) => !except.includes(r.id))).slice(0, count);
-  }
-
   #isSelf(ref: NodeRef): boolean {
     return ref.id === this.self.id || ref.address === this.self.address;
   }
 }
-
-const wireRef = ({ id, address }: NodeRef): WireNodeRef => ({ id, address });

@@ -32,9 +32,16 @@ export interface LinkConnection {
   readonly closed: boolean;
 }
 
+const LEGACY_PREFIX = 'addr:';
+
 /** The link key of a remote: its node id, or its address for a peer of the original. */
 export function linkKey(address: string, nodeId: string | undefined): string {
-  return nodeId ?? `addr:${address}`;
+  return nodeId ?? `${LEGACY_PREFIX}${address}`;
+}
+
+/** Whether a link key names a peer of the original (no node id). */
+export function isLegacyKey(key: string): boolean {
+  return key.startsWith(LEGACY_PREFIX);
 }
 
 /**
@@ -117,4 +124,13 @@ export function retireAfterCandidate<C extends LinkConnection>(
   ownId: string,
 ): Retire {
   return retireTiming(dropped, kept, ownId);
+}
+
+/**
+ * Whether a link that closed is dialed again: only one that broke (a reset, a read error, the
+ * remote closing without goodbye), never one closed on purpose by either side (a goodbye, a
+ * violation, a duplicate), and only at a proven address (an unproven one may be anyone's).
+ */
+export function redialAfterClose(closedLocally: boolean, proven: boolean): boolean {
+  return !closedLocally && proven;
 }

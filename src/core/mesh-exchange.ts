@@ -11,6 +11,7 @@
  */
 import { GOSSIP_MESSAGE_LENGTH } from '../protocol/limits.js';
 import type { Message } from '../protocol/messages.js';
+import { isLegacyKey } from './links.js';
 import type { Core, CoreEnv, CoreInput, CoreOutput, NodeRef } from './machine.js';
 import { type BucketPolicy, TokenBuckets } from './token-bucket.js';
 
@@ -115,9 +116,35 @@ export class MeshExchange implements Core<Message, MeshEvent> {
     this.#peers.set(ref.id, { ref, seq: ++this.#seq });
     // Both ends of every link tell each other whom they know (the acceptor's half was its reply):
     // any two peers with a common neighbour end up linked, in any join order.
-    const news = this.#addresses((p) => p.ref.id !== ref.id && p.seq > told);
-    if (news.length === 0) return [];
-    return [{ kind: 'send', to: ref, message: { type: 'known_peers', peers: news } }];
+    const legacy = isLegacyKey(ref.id);
+    const news = this.#addresses(
+      (p) => p.ref.id !== ref.id && p.seq > told && !(legacy && this.#dialsToward(p.ref, ref)),
+    );
+    const out: MeshOutput[] = [];
+    if (news.length > 0) {
+      out.push({ kind: 'send', to: ref, message: { type: 'known_peers', peers: news } });
+    }
+    if (legacy) {
+      // A peer of the original learns addresses only from lists and never retries; two of them
+      // that learn of each other at once dial each other and both drop both connections (its
+      // defect). So of two peers of the original, only the one with the smaller address is told
+      // of the other, by every peer of ours alike: exactly one of them dials.
+      for (const p of this.#peers.values()) {
+        if (p.ref.id !== ref.id && this.#dialsToward(p.ref, ref)) {
+          out.push({
+            kind: 'send',
+            to: p.ref,
+            message: { type: 'known_peers', peers: [ref.address] },
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Whether `from` is the peer of the original that dials `to`, another one. */
+  #dialsToward(from: NodeRef, to: NodeRef): boolean {
+    return isLegacyKey(from.id) && isLegacyKey(to.id) && from.address < to.address;
   }
 
   #message(from: NodeRef, message: Message): MeshOutput[] {

@@ -27,6 +27,11 @@ export interface OverlayOptions {
   readonly neighborTimeoutMs: number;
   /** A join left with an empty active view is sent again after this long. */
   readonly joinRetryMs: number;
+  /**
+   * A node with fewer neighbors than this asks candidates with high priority (which may not be
+   * refused) and asks again every `joinRetryMs` until it has them.
+   */
+  readonly lonelyBelow: number;
   /** A connection that neither joined nor became a neighbor is closed after this long. */
   readonly strangerIdleMs: number;
   /** Dials (sends to unconnected peers) the membership may start at once... */
@@ -88,6 +93,10 @@ export const DEFAULT_OVERLAY_OPTIONS: OverlayOptions = {
   // Long enough for a join's three-message handshake on a loaded host, short enough to heal well
   // inside the 5 s target if the contact dropped us.
   joinRetryMs: 2_000,
+  // The paper asks with high priority only from an empty view (1). With 2, a pair of peers that
+  // hold only each other (seen after bursts of joins) breaks up at once: every low request of
+  // theirs is refused by full peers, so before they waited for a shuffle.
+  lonelyBelow: 2,
   // A join or neighbor request follows its connection at once; a connection idle this long is not
   // going to become a link, and holding it costs a file.
   strangerIdleMs: 5_000,

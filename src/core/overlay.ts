@@ -10,7 +10,11 @@
  * - carry `disconnect` out after flushing what was sent before it, and report `peer-down` for every
  *   connection that closes (also the ones the core closed);
  * - feed `timer` when a `set-timer` comes due (setting a key again replaces it);
- * - pass only overlay frames (`isOverlayMessage`) from peers that announced `Feature.hyparview`.
+ * - pass only overlay frames (`isOverlayMessage`) from peers that announced `Feature.hyparview`;
+ * - join through a peer that is already part of the overlay. A join walk spreads a newcomer over
+ *   the network only as far as its contact is connected: 1,000 peers joining at once each through
+ *   the previous one (a chain) gave an overlay 295 hops across, through one bootstrap peer 11
+ *   (in-memory network, seed 5, 1 ms between joins; 7 when joins are spread by 10 ms).
  */
 import { isMembershipMessage, type OverlayMessage } from '../protocol/overlay-messages.js';
 import { HyParView } from './hyparview.js';
@@ -25,6 +29,17 @@ export type { OverlayOptions } from './overlay-options.js';
 export { DEFAULT_OVERLAY_OPTIONS } from './overlay-options.js';
 export type { OverlayOutput } from './overlay-output.js';
 export type { PlumtreeStats } from './plumtree.js';
+
+/** Entries held in each table a remote peer can make grow. */
+export interface OverlayTableSizes {
+  readonly active: number;
+  readonly passive: number;
+  readonly pendingNeighbors: number;
+  readonly seen: number;
+  readonly payloads: number;
+  readonly missing: number;
+  readonly queued: number;
+}
 
 export class OverlayCore implements Core<OverlayMessage, OverlayEvent> {
   readonly options: OverlayOptions;
@@ -62,7 +77,7 @@ export class OverlayCore implements Core<OverlayMessage, OverlayEvent> {
   }
 
   /** Sizes of every table a remote peer can make grow, for bound checks and memory figures. */
-  get tableSizes(): Record<string, number> {
+  get tableSizes(): OverlayTableSizes {
     return {
       active: this.#membership.activeView.length,
       passive: this.#membership.passiveView.length,

@@ -48,6 +48,30 @@ export interface EmulationOptions {
   readonly scenario?: Scenario;
   /** Seed of the run's choices: gossip phases, the faults' schedule and peers, link delays. */
   readonly seed?: number;
+  /**
+   * Once the mesh formed, keep running (and measuring messages) until the signal aborts, instead
+   * of for `durationMs`; that abort then ends the run as `mesh`. For the live view (`--ui`).
+   */
+  readonly hold?: boolean;
+  /** Every event of every peer (peer index, event), as it arrives: for metrics and the live view. */
+  readonly observe?: (peer: number, event: PeerEvent) => void;
+  /** Bytes moved by peer i's sockets, reported by its thread about once a second (for metrics). */
+  readonly observeBytes?: (peer: number, bytesIn: number, bytesOut: number) => void;
+  /** Called once the peers are spawned, with the handle that reads and steers the running network. */
+  readonly onLaunch?: (run: LiveRun) => void;
+}
+
+/** The running network, for a live view: what it is now, and the faults it can be dealt. */
+export interface LiveRun {
+  readonly addresses: readonly string[];
+  /** The document `--json` prints, as if the run were stopped now. */
+  snapshot(): EmulationResult;
+  /** Stops peer i (with goodbyes); a deliberate stop is no failure of the run. */
+  kill(peer: number): void;
+  /** Starts a stopped peer i again on its port, joining through a running peer. */
+  restart(peer: number): void;
+  /** Breaks the link between peers i and j as a network failure would (both reconnect). */
+  breakLink(peer: number, other: number): void;
 }
 
 export type EmulationPhase = 'starting' | 'forming' | 'running' | 'stopping';
@@ -170,11 +194,14 @@ export async function runEmulation(
     report();
   };
 
+  // Every event also goes to `options.observe`, through the fault hooks (which see them all,
+  // even a peer's last ones after a fault ended it).
   const onEvent = (i: number, event: PeerEvent): void => {
     switch (event.type) {
       case 'listening':
+        if (listenedAt[i] !== undefined) break; // a restart
         account(i);
-        listenedAt[i] ??= event.at;
+        listenedAt[i] = event.at;
         listening++;
         report();
         break;
@@ -186,6 +213,9 @@ export async function runEmulation(
           if (meshAt === undefined && mesh.complete) meshAt = lastLinkAt;
           report();
         }
+        break;
+      case 'stopped':
+        if (!frozen && mesh.clear(i)) report();
         break;
       case 'message-sent':
         log.onSent(event.text, event.at, event.peers);
@@ -231,7 +261,10 @@ export async function runEmulation(
         if (check()) finish('done');
       };
       const onAbort = (): void => finish('aborted');
-      const timer = setTimeout(() => finish('timeout'), Math.max(0, deadline - now()));
+      const timer =
+        deadline === Number.POSITIVE_INFINITY
+          ? undefined
+          : setTimeout(() => finish('timeout'), Math.max(0, deadline - now()));
       waiters.add(test);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) finish('aborted');
@@ -241,7 +274,11 @@ export async function runEmulation(
 
   const launchedAt = now();
   const deadline = launchedAt + config.timeoutMs;
-  const pool = new PeerPool({ threads, peersPerThread: Math.ceil(total / threads) });
+  const pool = new PeerPool({
+    threads,
+    peersPerThread: Math.ceil(total / threads),
+    meterBytes: options.observeBytes !== undefined,
+  });
   enter('starting');
   const peerOptions = chainOptions(ports, {
     periodMs: config.periodMs,
@@ -258,12 +295,33 @@ export async function runEmulation(
     onEvent,
     onEnd,
     wake,
+    ...(options.observe === undefined ? {} : { observe: options.observe }),
+    ...(options.observeBytes === undefined ? {} : { observeBytes: options.observeBytes }),
   });
   const handles = ports.slice(0, n).map((_, i) => faults.spawn(i));
 
-  let status: EmulationStatus;
   let windowStart: number | undefined;
   let windowEnd: number | undefined;
+  // The live view's faults are the scenario's: a stop the run expects, a restart that joins
+  // through a running peer, a link broken as the network would.
+  options.onLaunch?.({
+    addresses,
+    snapshot: () => snapshot(failed() ? 'failed' : meshAt === undefined ? 'interrupted' : 'mesh'),
+    kill: (i) => {
+      if (frozen || faults.leaving.has(i) || !mesh.live.includes(i)) return;
+      faults.target.end(i, 'stop');
+    },
+    restart: (i) => {
+      if (frozen || !faults.leaving.has(i)) return;
+      faults.target.start(i);
+    },
+    breakLink: (i, j) => {
+      const other = addresses[j];
+      if (!frozen && other !== undefined) faults.send(i, { type: 'break-link', peer: other });
+    },
+  });
+
+  let status: EmulationStatus;
   let outcome = await waitFor(() => accounted >= n, deadline);
   if (outcome === 'done' && !failed()) {
     enter('forming');
@@ -272,16 +330,22 @@ export async function runEmulation(
     });
     outcome = await waitFor(() => mesh.complete || failed(), deadline);
   }
-  if (outcome === 'done' && !failed() && config.durationMs > 0) {
+  const holding = options.hold === true && config.durationMs === 0;
+  if (outcome === 'done' && !failed() && (config.durationMs > 0 || holding)) {
     enter('running');
     windowStart = now();
     log.open(windowStart);
     faults.runner?.start(windowStart, now);
-    outcome = await waitFor(failed, windowStart + config.durationMs);
+    outcome = await waitFor(
+      failed,
+      holding ? Number.POSITIVE_INFINITY : windowStart + config.durationMs,
+    );
     faults.runner?.stop();
     windowEnd = now();
     log.close(windowEnd);
-    if (outcome === 'timeout') {
+    // Held until Ctrl-C: that is how such a run ends, not an interruption.
+    if (holding && outcome === 'aborted') outcome = 'done';
+    else if (outcome === 'timeout') {
       // The duration is over: let the window's last messages arrive.
       outcome = await waitFor(() => log.complete || failed(), windowEnd + DRAIN_MS);
       if (outcome === 'timeout') outcome = 'done';
@@ -301,53 +365,58 @@ export async function runEmulation(
   enter('stopping');
   await pool.destroy();
 
-  const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
-  // Links are counted among the peers running at the end (all of them without faults).
-  const live = mesh.live;
-  const livePorts = live.map((i) => ports[i] ?? 0);
-  const liveNeighbours = live.map((i) => neighbours[i] ?? []);
-  const peers: PeerReport[] = ports.map((port, i) => {
-    const at = listenedAt[i];
+  return snapshot(status);
+
+  /** The document `--json` prints, from the network as it is now (frozen once stopping began). */
+  function snapshot(status: EmulationStatus): EmulationResult {
+    const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
+    // Links are counted among the peers running now (all of them without faults).
+    const live = mesh.live;
+    const livePorts = live.map((i) => ports[i] ?? 0);
+    const liveNeighbours = live.map((i) => neighbours[i] ?? []);
+    const peers: PeerReport[] = ports.map((port, i) => {
+      const at = listenedAt[i];
+      return {
+        port,
+        address: addresses[i] ?? '',
+        listenedMs: at === undefined ? null : at - launchedAt,
+        neighbours: neighbours[i] ?? [],
+        foreign: mesh.foreign(i),
+        error: errors[i] ?? null,
+      };
+    });
+    // The network's own peers: those the faults started later do not count here.
+    const listenTimes = listenedAt.slice(0, n).filter((at) => at !== undefined);
+    const firstListen = Math.min(...listenTimes);
+    const lastListen = Math.max(...listenTimes);
+    const allListened = listenTimes.length >= n;
     return {
-      port,
-      address: addresses[i] ?? '',
-      listenedMs: at === undefined ? null : at - launchedAt,
-      neighbours: neighbours[i] ?? [],
-      foreign: mesh.foreign(i),
-      error: errors[i] ?? null,
+      status,
+      config,
+      launchedAt,
+      elapsedMs: now() - launchedAt,
+      allListeningMs: allListened ? lastListen - launchedAt : null,
+      mesh:
+        meshAt === undefined || !allListened
+          ? null
+          : {
+              fromLaunchMs: meshAt - launchedAt,
+              fromFirstStartMs: meshAt - firstListen,
+              fromLastStartMs: meshAt - lastListen,
+            },
+      links: countLinks(livePorts, liveNeighbours),
+      missingLinks: missingLinks(livePorts, liveNeighbours),
+      messages: {
+        windowMs: windowStart === undefined ? 0 : (windowEnd ?? now()) - windowStart,
+        sent: log.messages,
+        expected: log.expected,
+        received: log.deliveries,
+      },
+      latencyMs: latencyStats(log.latency()),
+      peers,
+      failures: errors.filter((e) => e !== undefined),
+      seed,
+      faults: faults.runner?.applied ?? [],
     };
-  });
-  // The network's own peers: those the faults started later do not count here.
-  const listenTimes = listenedAt.slice(0, n).filter((at) => at !== undefined);
-  const firstListen = Math.min(...listenTimes);
-  const lastListen = Math.max(...listenTimes);
-  const allListened = listenTimes.length >= n;
-  return {
-    status,
-    config,
-    launchedAt,
-    elapsedMs: now() - launchedAt,
-    allListeningMs: allListened ? lastListen - launchedAt : null,
-    mesh:
-      meshAt === undefined || !allListened
-        ? null
-        : {
-            fromLaunchMs: meshAt - launchedAt,
-            fromFirstStartMs: meshAt - firstListen,
-            fromLastStartMs: meshAt - lastListen,
-          },
-    links: countLinks(livePorts, liveNeighbours),
-    missingLinks: missingLinks(livePorts, liveNeighbours),
-    messages: {
-      windowMs: windowStart === undefined || windowEnd === undefined ? 0 : windowEnd - windowStart,
-      sent: log.messages,
-      expected: log.expected,
-      received: log.deliveries,
-    },
-    latencyMs: latencyStats(log.latency()),
-    peers,
-    failures: errors.filter((e) => e !== undefined),
-    seed,
-    faults: faults.runner?.applied ?? [],
-  };
+  }
 }

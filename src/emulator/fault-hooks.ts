@@ -1,3 +1,4 @@
+import type { HostCommand } from '../host/messages.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
 import { DEFAULT_SHAPE, type LinkShape } from '../scenario/model.js';
@@ -17,6 +18,10 @@ export interface FaultHooks {
   /** Peers a fault ended on purpose: their end is no failure. */
   readonly leaving: ReadonlySet<number>;
   readonly runner: FaultRunner | undefined;
+  /** What the faults do to the pool; the live view's kill and restart use it too. */
+  readonly target: FaultTarget;
+  /** Sends a command to the running peer `i`, if any. */
+  send(i: number, command: HostCommand): void;
 }
 
 export interface FaultHookOptions {
@@ -30,6 +35,10 @@ export interface FaultHookOptions {
   readonly onEnd: (i: number, outcome: PeerOutcome) => void;
   /** Re-checks the emulator's waits (a link count changed without an event). */
   readonly wake: () => void;
+  /** Every event of every peer, even those of a peer a fault ended (for the live view, metrics). */
+  readonly observe?: (i: number, event: PeerEvent) => void;
+  /** Bytes moved by peer i's sockets, as its thread reports them. */
+  readonly observeBytes?: (i: number, bytesIn: number, bytesOut: number) => void;
 }
 
 function sameShape(a: LinkShape, b: LinkShape): boolean {
@@ -63,8 +72,12 @@ export function faultHooks(options: FaultHookOptions): FaultHooks {
         ...(network === undefined ? {} : { shaping: network.shaping(i, timeline.seed, shape) }),
       },
       (event) => {
+        options.observe?.(i, event);
         if (generation[i] === current) options.onEvent(i, event);
       },
+      options.observeBytes === undefined
+        ? undefined
+        : (bytesIn, bytesOut) => options.observeBytes?.(i, bytesIn, bytesOut),
     );
     void handle.done.then((outcome) => {
       if (generation[i] === current) options.onEnd(i, outcome);
@@ -122,5 +135,11 @@ export function faultHooks(options: FaultHookOptions): FaultHooks {
     network === undefined || timeline.actions.length === 0
       ? undefined
       : new FaultRunner(timeline, target, network);
-  return { spawn: (i) => spawn(i), leaving, runner };
+  return {
+    spawn: (i) => spawn(i),
+    leaving,
+    runner,
+    target,
+    send: (i, command) => handles[i]?.send(command),
+  };
 }

@@ -84,6 +84,20 @@ export class MeshState {
     return false;
   }
 
+  /**
+   * Forgets every link peer `reporter` reported: a peer that stops says nothing of the links it
+   * closes, yet holds none. True when its links changed.
+   */
+  clear(reporter: number): boolean {
+    const view = this.#views[reporter];
+    if (view === undefined || view.size === 0) return false;
+    for (const address of view.keys()) {
+      if (this.#reportedBy(address, reporter)) this.#mutual--;
+    }
+    view.clear();
+    return true;
+  }
+
   /** Whether the peer at `address` reports a link to peer `other`. */
   #reportedBy(address: string, other: number): boolean {
     const index = this.#index.get(address);

@@ -33,6 +33,8 @@ export interface PoolOptions {
   readonly threads: number;
   /** Peers one thread hosts at once; threads * this must cover every peer. */
   readonly peersPerThread: number;
+  /** Have every peer report the bytes its sockets move (to `spawn`'s `onBytes`). */
+  readonly meterBytes?: boolean;
 }
 
 /**
@@ -44,8 +46,10 @@ export interface PoolOptions {
 export class PeerPool {
   readonly #pool: Piscina<HostedPeerTask, HostResult>;
   readonly #handles = new Set<PeerHandle>();
+  readonly #meterBytes: boolean;
 
-  constructor({ threads, peersPerThread }: PoolOptions) {
+  constructor({ threads, peersPerThread, meterBytes }: PoolOptions) {
+    this.#meterBytes = meterBytes === true;
     this.#pool = new Piscina<HostedPeerTask, HostResult>({
       filename: WORKER_FILE,
       minThreads: threads,
@@ -59,14 +63,19 @@ export class PeerPool {
   }
 
   /** Starts one peer on the least busy thread; `onEvent` gets every event it reports. */
-  spawn(options: PeerOptions, onEvent: (event: PeerEvent) => void): PeerHandle {
+  spawn(
+    options: PeerOptions,
+    onEvent: (event: PeerEvent) => void,
+    onBytes?: (bytesIn: number, bytesOut: number) => void,
+  ): PeerHandle {
     const { port1, port2 } = new MessageChannel();
     let ended = false;
     const portClosed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
     port1.on('message', (message: HostMessage) => {
       if (message.type === 'event') onEvent(message.event);
+      else onBytes?.(message.bytesIn, message.bytesOut);
     });
-    const task: HostedPeerTask = { options, port: port2 };
+    const task: HostedPeerTask = { options, port: port2, meterBytes: this.#meterBytes };
     const settled: Promise<PeerOutcome> = this.#pool
       .run(task, { transferList: [port2] })
       .catch((error: unknown) => ({

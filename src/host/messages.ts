@@ -11,6 +11,8 @@ import type { LinkShape } from '../scenario/model.js';
 /** One piscina task: a peer to run until told to stop, and the port to talk over. */
 export interface HostedPeerTask {
   readonly options: PeerOptions;
+  /** Report the bytes the peer's sockets move (`bytes` messages, about once a second). */
+  readonly meterBytes?: boolean;
   /** Transferred with the task: events go out over it, commands come in. */
   readonly port: MessagePort;
 }
@@ -30,7 +32,9 @@ export type HostCommand =
   | { readonly type: 'reshape'; readonly shape?: LinkShape | null };
 
 /** What a hosted peer tells its host over the port. */
-export type HostMessage = { readonly type: 'event'; readonly event: PeerEvent };
+export type HostMessage =
+  | { readonly type: 'event'; readonly event: PeerEvent }
+  | { readonly type: 'bytes'; readonly bytesIn: number; readonly bytesOut: number };
 
 /** How a hosted peer's task ends. */
 export type HostResult =

@@ -1,4 +1,6 @@
 import type { Writable } from 'node:stream';
+import type { MetricsEndpoint } from '../metrics/peer-exporter.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
 import { ListenError, Peer, type PeerOptions } from '../peer/peer.js';
 import { consoleLine, jsonLine } from './console.js';
@@ -9,6 +11,8 @@ export interface PeerProcessOptions {
   readonly json: boolean;
   /** The instant console times count from (epoch ms on the peer's clock); default: now. */
   readonly startedAt?: number;
+  /** Serve the peer's Prometheus metrics here (`--metrics`). */
+  readonly metrics?: MetricsEndpoint;
   readonly stdout?: Writable;
   readonly stderr?: Writable;
 }
@@ -36,17 +40,32 @@ export async function runPeerProcess(options: PeerProcessOptions): Promise<numbe
     if (line !== undefined) stderr.write(`${line}\n`);
     if (json) stdout.write(`${jsonLine(event, startedAt)}\n`);
   });
+  let metrics: MetricsServer | undefined;
+  if (options.metrics !== undefined) {
+    try {
+      // Loaded only when asked: prom-client costs every other peer its start.
+      const { exportPeerMetrics } = await import('../metrics/peer-exporter.js');
+      metrics = await exportPeerMetrics(peer.events, options.metrics);
+      stderr.write(`metrics: ${metrics.url}\n`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      stderr.write(`error: cannot serve metrics on port ${options.metrics.port}: ${code}\n`);
+      return 1;
+    }
+  }
   const signal = nextSignal();
   try {
     await peer.start();
   } catch (error) {
     signal.cancel();
+    await metrics?.close();
     if (!(error instanceof ListenError)) throw error;
     stderr.write(`error: ${error.message}\n`);
     return 1;
   }
   await signal.received;
   await peer.stop();
+  await metrics?.close();
   return 0;
 }
 

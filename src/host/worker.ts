@@ -1,3 +1,4 @@
+import { meterPeer } from '../metrics/thread-bytes.js';
 import { ListenError, Peer } from '../peer/peer.js';
 import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './messages.js';
 
@@ -6,9 +7,17 @@ import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from './mes
  * the task's port, obeys commands coming in on it, and resolves once the peer has stopped (or
  * could not listen). Many of these tasks share one thread; the peer never knows it is hosted.
  */
-export default async function hostPeer({ options, port }: HostedPeerTask): Promise<HostResult> {
+export default async function hostPeer({
+  options,
+  port,
+  meterBytes,
+}: HostedPeerTask): Promise<HostResult> {
   const peer = new Peer(options);
   const post = (message: HostMessage): void => port.postMessage(message);
+  const metered = meterBytes
+    ? meterPeer((bytesIn, bytesOut) => post({ type: 'bytes', bytesIn, bytesOut }))
+    : undefined;
+  const as = <T>(fn: () => T): T => (metered === undefined ? fn() : metered.run(fn));
   peer.events.subscribe((event) => post({ type: 'event', event }));
 
   let requestStop: () => void = () => {};
@@ -16,7 +25,8 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
   const stopRequested = new Promise<void>((resolve) => {
     requestStop = resolve;
   });
-  port.on('message', (command: HostCommand) => {
+  port.on('message', (command: HostCommand) => as(() => obey(command)));
+  const obey = (command: HostCommand): void => {
     switch (command.type) {
       case 'stop':
         requestStop();
@@ -35,13 +45,14 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
         peer.reshape(command.shape);
         return;
     }
-  });
+  };
   // The host went away without a word: stop rather than run forever.
   port.once('close', () => requestStop());
 
   try {
-    await peer.start();
+    await as(() => peer.start());
   } catch (error) {
+    metered?.leave();
     port.close();
     if (error instanceof ListenError) {
       return {
@@ -55,6 +66,7 @@ export default async function hostPeer({ options, port }: HostedPeerTask): Promi
   }
   await stopRequested;
   await (killed ? peer.kill() : peer.stop());
+  metered?.leave();
   // Closing after the last event: the host's 'close' comes after every message posted before it.
   port.close();
   return { outcome: 'stopped' };

@@ -4,12 +4,13 @@ import {
   linkKey,
   type RemoteIdentity,
   type Retire,
+  redialAfterClose,
   retireAfterCandidate,
 } from '../core/links.js';
 import type { Link } from '../core/peer-table.js';
 import { type Reason, reason } from '../core/reasons.js';
 import { Feature } from '../protocol/messages.js';
-import type { Connection } from './connection.js';
+import { type Connection, LEGACY_FRAME_GAP_MS } from './connection.js';
 import type { PeerContext } from './context.js';
 
 const DUPLICATE = reason('DUPLICATE', 'duplicate link');
@@ -40,6 +41,7 @@ export class Arbiter {
     connection.clearDeadline();
     const identity: RemoteIdentity = { key: linkKey(remote.address, remote.nodeId), ...remote };
     connection.identity = identity;
+    if (remote.nodeId === undefined) connection.pace(LEGACY_FRAME_GAP_MS);
     if (remote.nodeId === ctx.nodeId) {
       this.#reachedItself(connection, remote.address);
       return;
@@ -85,7 +87,7 @@ export class Arbiter {
       // Trusted: the link itself, or a connection we dialed to the same node. A candidate's list
       // (an inbound claim not proven yet) is dropped: the proven link tells us the same.
       if (link.connection === connection || connection.direction === 'outbound') {
-        this.ctx.meshMessage(link.connection, { type: 'known_peers', peers });
+        this.ctx.mesh.message(link.connection, { type: 'known_peers', peers });
       }
       return;
     }
@@ -108,7 +110,7 @@ export class Arbiter {
     const link = this.ctx.table.get(key);
     if (link === undefined || !link.presumedLegacy) return;
     this.ctx.table.remove(link);
-    if (link.proven) this.ctx.meshPeerDown(key, reason('DUPLICATE', 'renamed'));
+    if (link.proven) this.ctx.mesh.peerDown(key, reason('DUPLICATE', 'renamed'));
     this.identify(link.connection, { address: link.address, nodeId, features }, false, true);
   }
 
@@ -126,11 +128,10 @@ export class Arbiter {
     }
     ctx.table.remove(link);
     this.#held.delete(link.key);
-    if (link.proven) ctx.meshPeerDown(link.key, why);
+    if (link.proven) ctx.mesh.peerDown(link.key, why);
     if (!ctx.running()) return;
-    // A link closed on purpose (by either side's goodbye, a violation, a duplicate) stays closed;
-    // one that broke is dialed again, and whichever end gets through first keeps the link.
-    const reconnecting = !connection.closedLocally && link.proven;
+    // Whichever end gets through first keeps the link.
+    const reconnecting = redialAfterClose(connection.closedLocally, link.proven);
     ctx.emit({
       type: 'disconnected',
       peer: link.address,
@@ -268,11 +269,11 @@ export class Arbiter {
    */
   #proven(link: Link<Connection>): void {
     link.proven = true;
-    this.ctx.meshPeerUp(link.connection);
+    this.ctx.mesh.peerUp(link.connection);
     const held = this.#held.get(link.key);
     this.#held.delete(link.key);
     if (held !== undefined && held.size > 0) {
-      this.ctx.meshMessage(link.connection, { type: 'known_peers', peers: [...held] });
+      this.ctx.mesh.message(link.connection, { type: 'known_peers', peers: [...held] });
     }
   }
 }

@@ -13,6 +13,16 @@ import type { LinkShaping, ShapedWriter } from './shaping.js';
  */
 export const MAX_UNSENT_BYTES = 1024 * 1024;
 
+/**
+ * Least time between two frames to a peer of the original. Its reader is rebuilt every 10 ms and
+ * drops what it had buffered: two frames that arrive in one read lose the second and break the
+ * connection ("frame size too big", then a reset; seen with the real program). A handshake reply
+ * followed by a peer list, or a list meeting a gossip frame, must not share a read. 50 ms was not
+ * enough on a loaded machine (the reader's polls lag); 200 ms still leaves room for gossip every
+ * period and a few lists between.
+ */
+export const LEGACY_FRAME_GAP_MS = 200;
+
 /** How long a socket we ended may take to close on its own before we destroy it. */
 export const CLOSE_GRACE_MS = 1_000;
 
@@ -70,6 +80,12 @@ export class Connection implements LinkConnection {
   #closed = false;
   #deadline: NodeJS.Timeout | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
+  /** Pacing for a peer of the original: frames wait here until the gap since the last one passed. */
+  #gapMs = 0;
+  #lastWriteAt = Number.NEGATIVE_INFINITY;
+  readonly #paced: Buffer[] = [];
+  #pacedBytes = 0;
+  #paceTimer: NodeJS.Timeout | undefined;
   readonly #decoder = new FrameDecoder();
   /** Link shaping between us and the socket (emulate's latency, loss, partitions), if any. */
   readonly #shaped: ShapedWriter | undefined;
@@ -129,17 +145,52 @@ export class Connection implements LinkConnection {
     this.write(encodeMessage(message));
   }
 
+  /** From now on, at least `gapMs` between two frames (a peer of the original, see LEGACY_FRAME_GAP_MS). */
+  pace(gapMs: number): void {
+    this.#gapMs = gapMs;
+  }
+
   /** Writes an encoded frame; used to send one gossip frame to many peers without re-encoding. */
   write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
-    const unsent = this.socket.writableLength + (this.#shaped?.queuedBytes ?? 0);
+    const unsent = this.socket.writableLength + this.#pacedBytes + (this.#shaped?.queuedBytes ?? 0);
     if (unsent + frame.length > MAX_UNSENT_BYTES) {
       this.destroy(reason('NOT_READING', `the peer is not reading (${unsent} bytes unsent)`));
       return;
     }
     this.lastSentAt = now();
+    if (this.#gapMs === 0) {
+      this.#lastWriteAt = performance.now();
+      this.#send(frame);
+      return;
+    }
+    this.#paced.push(frame);
+    this.#pacedBytes += frame.length;
+    this.#drain();
+  }
+
+  /** Hands a frame to the socket, through the link shaping when there is one. */
+  #send(frame: Buffer): void {
     if (this.#shaped === undefined) this.socket.write(frame);
     else this.#shaped.write(frame);
+  }
+
+  #drain(): void {
+    if (this.#paceTimer !== undefined || this.closed || this.socket.destroyed) return;
+    const wait = this.#lastWriteAt + this.#gapMs - performance.now();
+    if (wait > 0) {
+      this.#paceTimer = setTimeout(() => {
+        this.#paceTimer = undefined;
+        this.#drain();
+      }, wait);
+      return;
+    }
+    const frame = this.#paced.shift();
+    if (frame === undefined) return;
+    this.#pacedBytes -= frame.length;
+    this.#lastWriteAt = performance.now();
+    this.#send(frame);
+    if (this.#paced.length > 0) this.#drain();
   }
 
   /**
@@ -220,6 +271,7 @@ export class Connection implements LinkConnection {
     this.clearDeadline();
     clearTimeout(this.#closeTimer);
     this.#shaped?.drop();
+    clearTimeout(this.#paceTimer);
     this.handlers.close(this, this.#reason ?? reason('CLOSED_BY_PEER', 'closed'));
   }
 }

@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
-import type { MeshExchange } from '../core/mesh-exchange.js';
 import type { PeerTable } from '../core/peer-table.js';
 import type { Reason } from '../core/reasons.js';
-import type { Identity, Message } from '../protocol/messages.js';
+import type { Identity } from '../protocol/messages.js';
 import type { Arbiter } from './arbiter.js';
 import type { Connection } from './connection.js';
 import type { Dialer } from './dialer.js';
 import type { PeerEventInit } from './events.js';
 import type { Inbound } from './inbound.js';
+import type { MeshDriver } from './mesh-driver.js';
 import type { ResolvedPeerOptions } from './options.js';
 import type { Outbound } from './outbound.js';
 import type { AddressProver } from './prover.js';
@@ -23,7 +23,7 @@ export interface PeerContext {
   readonly connections: Set<Connection>;
   readonly dialer: Dialer;
   readonly prover: AddressProver;
-  readonly mesh: MeshExchange;
+  readonly mesh: MeshDriver;
   readonly inbound: Inbound;
   readonly outbound: Outbound;
   readonly arbiter: Arbiter;
@@ -36,9 +36,4 @@ export interface PeerContext {
   track(socket: Socket, direction: 'inbound' | 'outbound', remote?: string): Connection;
   /** Reports a refused connection and destroys it. */
   reject(connection: Connection, why: Reason): void;
-  /** Feeds the full-mesh core a message from a trusted link. */
-  meshMessage(connection: Connection, message: Message): void;
-  /** Tells the full-mesh core a link became trusted, or went. */
-  meshPeerUp(connection: Connection): void;
-  meshPeerDown(key: string, why: Reason): void;
 }

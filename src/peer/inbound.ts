@@ -118,7 +118,7 @@ export class Inbound {
     const key = connection.identity?.key;
     const link = key === undefined ? undefined : this.ctx.table.get(key);
     if (link === undefined) return;
-    if (link.proven) this.ctx.meshMessage(link.connection, { type: 'random_message', text });
+    if (link.proven) this.ctx.mesh.message(link.connection, { type: 'random_message', text });
     else this.ctx.emit({ type: 'message-received', peer: link.address, text });
   }
 
@@ -161,7 +161,7 @@ export class Inbound {
     }
     // The original replies with the peers it knows except the newcomer, and only when there are
     // some; peers of ours always get a reply, since it carries our node id.
-    const peers = ctx.mesh.reply(key, message.address);
+    const peers = ctx.mesh.core.reply(key, message.address);
     if (message.nodeId !== undefined || peers.length > 0)
       connection.send({ type: 'known_peers', peers, ...ctx.identity() });
     ctx.arbiter.identify(connection, {

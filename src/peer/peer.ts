@@ -1,12 +1,9 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
-import type { CoreOutput, TimerKey } from '../core/machine.js';
-import { type MeshEvent, MeshExchange } from '../core/mesh-exchange.js';
 import { type LinkView, PeerTable } from '../core/peer-table.js';
-import { type Reason, reason } from '../core/reasons.js';
-import { createRng } from '../core/rng.js';
+import { reason } from '../core/reasons.js';
 import { formatHostPort } from '../protocol/address.js';
-import { encodeMessage, Feature, type Identity, type Message } from '../protocol/messages.js';
+import { Feature, type Identity } from '../protocol/messages.js';
 import type { LinkShape } from '../scenario/model.js';
 import { Arbiter } from './arbiter.js';
 import { now } from './clock.js';
@@ -18,6 +15,7 @@ import { randomGossipText } from './gossip.js';
 import { Heartbeat } from './heartbeat.js';
 import { Inbound } from './inbound.js';
 import { ListenError, listen } from './listen.js';
+import { MeshDriver } from './mesh-driver.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolveOptions } from './options.js';
 import { Outbound } from './outbound.js';
 import { AddressProver } from './prover.js';
@@ -46,7 +44,6 @@ export class Peer {
   readonly nodeId: string;
   readonly #options: ResolvedPeerOptions;
   readonly #ctx: PeerContext;
-  readonly #timers = new Map<TimerKey, NodeJS.Timeout>();
   readonly #shaping: LinkShaping | undefined;
   readonly #heartbeat: Heartbeat;
   #server: Server | undefined;
@@ -61,88 +58,74 @@ export class Peer {
     this.#options = resolved;
     this.nodeId = options.nodeId ?? randomBytes(16).toString('hex');
     this.#shaping = options.shaping === undefined ? undefined : new LinkShaping(options.shaping);
-    const limits = resolved.limits;
-    const ctx = {
+    const { limits } = resolved;
+    const table = new PeerTable<Connection>();
+    const identity = (): Identity => ({ nodeId: this.nodeId, features: FEATURES });
+    const emit = (event: PeerEventInit) => this.#emit(event);
+    const running = () => this.#state === 'running';
+    // The parts call each other through the context; they are made right after it.
+    let inbound: Inbound | undefined;
+    let outbound: Outbound | undefined;
+    let arbiter: Arbiter | undefined;
+    const made = <T>(part: T | undefined): T => {
+      if (part === undefined) throw new Error('peer parts used before they were made');
+      return part;
+    };
+    const ctx: PeerContext = {
       nodeId: this.nodeId,
       options: resolved,
-      table: new PeerTable<Connection>(),
+      table,
       connections: new Set<Connection>(),
-      running: () => this.#state === 'running',
+      running,
       advertised: () => this.#advertised,
       port: () => this.#port,
-      identity: (): Identity => ({ nodeId: this.nodeId, features: FEATURES }),
-      emit: (event: PeerEventInit) => this.#emit(event),
-      track: (socket: Socket, direction: 'inbound' | 'outbound', remote?: string) =>
-        this.#track(socket, direction, remote),
-      reject: (connection: Connection, why: Reason) => {
-        this.#emit({
-          type: 'rejected',
-          remote: connection.remote,
-          reason: why.message,
-          code: why.code,
-        });
+      identity,
+      emit,
+      track: (socket, direction, remote) => this.#track(socket, direction, remote),
+      reject: (connection, why) => {
+        emit({ type: 'rejected', remote: connection.remote, reason: why.message, code: why.code });
         connection.destroy(why);
       },
-      meshMessage: (connection: Connection, message: Message) => {
-        const key = connection.identity?.key;
-        const link = key === undefined ? undefined : ctx.table.get(key);
-        if (link === undefined) return;
-        this.#run(
-          ctx.mesh.handle({
-            kind: 'message',
-            from: { id: link.key, address: link.address },
-            message,
+      mesh: new MeshDriver(resolved, {
+        table,
+        running,
+        identity,
+        emit,
+        learn: (address: string) => made(outbound).learn(address),
+      }),
+      dialer: new Dialer({
+        attempt: (address) => made(outbound).dial(address),
+        failed: (peer, why, retryInMs) =>
+          emit({
+            type: 'dial-failed',
+            peer,
+            reason: why.message,
+            code: why.code,
+            ...(retryInMs === undefined ? {} : { retryInMs }),
           }),
-        );
+        maxConcurrent: limits.maxConcurrentDials,
+        maxQueued: limits.maxQueuedDials,
+      }),
+      prover: new AddressProver({
+        hello: () => ({ address: this.#advertised, ...identity() }),
+        timeoutMs: limits.proofTimeoutMs,
+        legacyGraceMs: limits.legacyReplyGraceMs,
+        maxConcurrent: limits.maxConcurrentProofs,
+        maxQueued: limits.maxQueuedProofs,
+      }),
+      get inbound() {
+        return made(inbound);
       },
-      meshPeerUp: (connection: Connection) => {
-        const key = connection.identity?.key;
-        const link = key === undefined ? undefined : ctx.table.get(key);
-        if (link === undefined) return;
-        this.#run(
-          ctx.mesh.handle({
-            kind: 'peer-up',
-            peer: { id: link.key, address: link.address },
-            direction: connection.direction,
-          }),
-        );
+      get outbound() {
+        return made(outbound);
       },
-      meshPeerDown: (key: string, why: Reason) =>
-        this.#run(ctx.mesh.handle({ kind: 'peer-down', peer: key, reason: why.message })),
-    } as PeerContext & Record<string, unknown>;
-    const mutable = ctx as unknown as Record<string, unknown>;
-    mutable.mesh = new MeshExchange(
-      {
-        periodMs: resolved.periodMs,
-        firstGossipMs: resolved.firstGossipMs,
-        addressBudget: limits.addressBudget,
+      get arbiter() {
+        return made(arbiter);
       },
-      // The core's chance (gossip texts) comes from a generator seeded here, its time from now().
-      { now, rng: createRng(randomInt(2 ** 32)) },
-    );
-    mutable.dialer = new Dialer({
-      attempt: (address) => ctx.outbound.dial(address),
-      failed: (peer, why, retryInMs) =>
-        this.#emit({
-          type: 'dial-failed',
-          peer,
-          reason: why.message,
-          code: why.code,
-          ...(retryInMs === undefined ? {} : { retryInMs }),
-        }),
-      maxConcurrent: limits.maxConcurrentDials,
-      maxQueued: limits.maxQueuedDials,
-    });
-    mutable.prover = new AddressProver({
-      hello: () => ({ address: this.#advertised, ...ctx.identity() }),
-      timeoutMs: limits.proofTimeoutMs,
-      legacyGraceMs: limits.legacyReplyGraceMs,
-      maxConcurrent: limits.maxConcurrentProofs,
-      maxQueued: limits.maxQueuedProofs,
-    });
-    mutable.inbound = new Inbound(ctx);
-    mutable.outbound = new Outbound(ctx);
-    mutable.arbiter = new Arbiter(ctx);
+    };
+    inbound = new Inbound(ctx);
+    outbound = new Outbound(ctx);
+    arbiter = new Arbiter(ctx);
     this.#ctx = ctx;
     this.#heartbeat = new Heartbeat(resolved.periodMs, function* () {
       for (const link of ctx.table.values()) yield link.connection;
@@ -199,7 +182,7 @@ export class Peer {
       advertised: this.#advertised,
       nodeId: this.nodeId,
     });
-    this.#run(this.#ctx.mesh.start());
+    this.#ctx.mesh.start();
     this.#heartbeat.start();
     if (connect !== undefined) this.#ctx.outbound.learn(connect, true);
   }
@@ -207,7 +190,7 @@ export class Peer {
   /** Sends one gossip text to every linked peer now (the timer sends one every period). */
   gossip(text = randomGossipText()): void {
     if (this.#state !== 'running') return;
-    this.#run(this.#ctx.mesh.handle({ kind: 'broadcast', id: text, payload: text }));
+    this.#ctx.mesh.broadcast(text);
   }
 
   /** Joins the network through `address`, as `--connect` does at start (retried until it answers). */
@@ -256,10 +239,9 @@ export class Peer {
   async #stop(): Promise<void> {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
     this.#heartbeat.stop();
-    const { connections, dialer, prover } = this.#ctx;
+    const { connections, dialer, prover, mesh } = this.#ctx;
+    mesh.stop();
     dialer.stop();
     prover.stop();
     const closed = [...connections].map(
@@ -317,55 +299,5 @@ export class Peer {
     );
     ctx.connections.add(connection);
     return connection;
-  }
-
-  /** Carries out what the full-mesh core asked for. */
-  #run(outputs: CoreOutput<Message, MeshEvent>[]): void {
-    const ctx = this.#ctx;
-    // One gossip text goes to every peer: encode it once.
-    let last: { message: Message; frame: Buffer } | undefined;
-    for (const output of outputs) {
-      switch (output.kind) {
-        case 'send': {
-          const link = ctx.table.get(output.to.id);
-          if (link === undefined) break;
-          const { message } = output;
-          if (message.type === 'known_peers') {
-            // Beyond the handshake reply, lists go only to peers that take them (`exchange`).
-            if (!link.connection.identity?.features.has(Feature.exchange)) break;
-            link.connection.send({ ...message, ...ctx.identity() });
-            break;
-          }
-          if (last?.message !== message) last = { message, frame: encodeMessage(message) };
-          link.connection.write(last.frame);
-          break;
-        }
-        case 'dial':
-          ctx.outbound.learn(output.address);
-          break;
-        case 'disconnect':
-          ctx.table.get(output.peer)?.connection.close(reason('GOODBYE', output.reason));
-          break;
-        case 'set-timer': {
-          clearTimeout(this.#timers.get(output.key));
-          const key = output.key;
-          this.#timers.set(
-            key,
-            setTimeout(() => {
-              this.#timers.delete(key);
-              if (this.#state === 'running') this.#run(ctx.mesh.handle({ kind: 'timer', key }));
-            }, output.afterMs),
-          );
-          break;
-        }
-        case 'cancel-timer':
-          clearTimeout(this.#timers.get(output.key));
-          this.#timers.delete(output.key);
-          break;
-        case 'event':
-          if (output.event.type !== 'addresses-dropped') this.#emit(output.event);
-          break;
-      }
-    }
   }
 }

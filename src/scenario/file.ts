@@ -93,6 +93,13 @@ interface Problem {
   readonly message: string;
 }
 
+/** An unknown field is reported at the field itself, not at the object holding it. */
+function pointAtKey(issue: z.core.$ZodIssue): Problem {
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0)
+    return { path: [...issue.path, issue.keys[0] as string], message: 'unknown field' };
+  return issue;
+}
+
 function toStep(raw: unknown): { step: ScenarioStep } | { problems: Problem[] } {
   const keys = raw !== null && typeof raw === 'object' ? Object.keys(raw) : [];
   const actions = ACTION_KEYS.filter((k) => keys.includes(k));
@@ -106,7 +113,7 @@ function toStep(raw: unknown): { step: ScenarioStep } | { problems: Problem[] } 
   }
   const kind = isShape ? 'shape' : (actions[0] as (typeof ACTION_KEYS)[number]);
   const parsed = STEP_SCHEMAS[kind].safeParse(raw);
-  if (!parsed.success) return { problems: parsed.error.issues };
+  if (!parsed.success) return { problems: parsed.error.issues.map(pointAtKey) };
   const v = parsed.data as Record<string, unknown> & { at: number };
   switch (kind) {
     case 'kill':
@@ -182,12 +189,15 @@ export function parseScenario(text: string, name: string): Scenario {
     return `${name}:1:1`;
   };
   const problems: Problem[] = [];
-  const top = topLevel.safeParse(doc.toJS());
-  if (!top.success) problems.push(...top.error.issues);
+  const raw: unknown = doc.toJS();
+  const top = topLevel.safeParse(raw);
+  if (!top.success) problems.push(...top.error.issues.map(pointAtKey));
   const steps: ScenarioStep[] = [];
-  if (top.success) {
-    (top.data.steps ?? []).forEach((raw, i) => {
-      const result = toStep(raw);
+  const rawSteps =
+    raw !== null && typeof raw === 'object' && 'steps' in raw ? raw.steps : undefined;
+  if (Array.isArray(rawSteps)) {
+    rawSteps.forEach((step: unknown, i) => {
+      const result = toStep(step);
       if ('step' in result) steps.push(result.step);
       else
         for (const p of result.problems)

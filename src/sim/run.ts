@@ -34,6 +34,11 @@ export interface SimulationOptions {
   readonly drainMs: number;
   /** Give up waiting for convergence after this long past the last join. */
   readonly convergeTimeoutMs: number;
+  /**
+   * Whom a starting peer joins through: the bootstrap (the first running peer of its group, as
+   * `--connect` to one address does) or a random running peer.
+   */
+  readonly contact: 'bootstrap' | 'random';
 }
 
 export const SIM_DEFAULTS = {
@@ -41,6 +46,7 @@ export const SIM_DEFAULTS = {
   sampleMs: 250,
   drainMs: 30_000,
   convergeTimeoutMs: 60_000,
+  contact: 'bootstrap',
   /** Settling time after the scenario's last step, so that delivery after healing is measured. */
   settleMs: 10_000,
 } as const;
@@ -109,22 +115,58 @@ export interface SimulationResult {
 export interface SimulationRun {
   readonly result: SimulationResult;
   readonly samples: readonly Sample[];
+  /** [latency ms, fraction of deliveries at or below], at most CDF_POINTS points. */
+  readonly latencyCdf: ReadonlyArray<readonly [number, number]>;
 }
 
-/** A random running peer (of `group` if given), or null if none runs. */
-function pickRunning<M, E>(
-  net: SimNetwork<M, E>,
-  rng: Rng,
-  group: number | null,
-  limit: number,
-): number | null {
-  const fits = (i: number): boolean => net.alive(i) && (group === null || net.group(i) === group);
-  for (let tries = 0; tries < 64; tries++) {
-    const i = rng.int(limit);
-    if (fits(i)) return i;
+const CDF_POINTS = 200;
+
+function cdf(sorted: readonly number[]): [number, number][] {
+  const points: [number, number][] = [];
+  const step = Math.max(1, Math.floor(sorted.length / CDF_POINTS));
+  for (let i = 0; i < sorted.length; i += step)
+    points.push([sorted[i] as number, (i + 1) / sorted.length]);
+  if (sorted.length > 0) points.push([sorted[sorted.length - 1] as number, 1]);
+  return points;
+}
+
+/** The running peers, for drawing one at random in O(1) (swap-remove keeps the list dense). */
+class RunningSet {
+  readonly #list: number[] = [];
+  readonly #position = new Map<number, number>();
+
+  add(i: number): void {
+    if (this.#position.has(i)) return;
+    this.#position.set(i, this.#list.length);
+    this.#list.push(i);
   }
-  for (let i = 0; i < limit; i++) if (fits(i)) return i;
-  return null;
+
+  delete(i: number): void {
+    const at = this.#position.get(i);
+    if (at === undefined) return;
+    const last = this.#list.pop() as number;
+    this.#position.delete(i);
+    if (last !== i) {
+      this.#list[at] = last;
+      this.#position.set(last, at);
+    }
+  }
+
+  /** The first running peer in the list that fits (the bootstrap while it runs), or null. */
+  first(fits: (i: number) => boolean): number | null {
+    return this.#list.find(fits) ?? null;
+  }
+
+  /** A random running peer that fits (found by trying), or null. */
+  pick(rng: Rng, fits: (i: number) => boolean = () => true): number | null {
+    const list = this.#list;
+    if (list.length === 0) return null;
+    for (let tries = 0; tries < 64; tries++) {
+      const i = list[rng.int(list.length)] as number;
+      if (fits(i)) return i;
+    }
+    return list.find(fits) ?? null;
+  }
 }
 
 export function runSimulation<M, E>(
@@ -141,10 +183,13 @@ export function runSimulation<M, E>(
   net.shape = timeline.shape;
   const rng = createRng(options.seed ^ 0x51a7e);
   const alive = (i: number): boolean => net.alive(i);
+  const running = new RunningSet();
   const startPeer = (i: number, group: number): void => {
-    const contact = pickRunning(net, rng, group, timeline.totalPeers);
+    const fits = (j: number): boolean => net.group(j) === group;
+    const contact = options.contact === 'random' ? running.pick(rng, fits) : running.first(fits);
     recorder.startedAt[i] = net.now;
     net.start(i, contact, group);
+    running.add(i);
   };
 
   const joinGap = 1_000 / options.joinPerSecond;
@@ -170,11 +215,12 @@ export function runSimulation<M, E>(
     const gap = durationMs / Math.max(1, options.messages);
     for (let k = 0; k < options.messages; k++) {
       net.at(measureFrom + k * gap, () => {
-        const origin = pickRunning(net, rng, null, timeline.totalPeers);
+        const origin = running.pick(rng);
         if (origin === null) return;
         const id = `m${k}`;
         recorder.sent(id, origin, net.now);
-        net.input(origin, { kind: 'broadcast', id, payload: `sim ${options.seed} ${k}` });
+        // The payload is the id: a protocol without ids of its own (the full mesh) names it by text.
+        net.input(origin, { kind: 'broadcast', id, payload: id });
       });
     }
   };
@@ -191,7 +237,10 @@ export function runSimulation<M, E>(
         return;
       case 'kill':
       case 'stop':
-        for (const p of action.peers) net.kill(p, action.kind === 'kill' ? 'reset' : 'goodbye');
+        for (const p of action.peers) {
+          net.kill(p, action.kind === 'kill' ? 'reset' : 'goodbye');
+          running.delete(p);
+        }
         recorder.faults.push({ t, kind: action.kind, peers: action.peers.length });
         return;
       case 'cut':
@@ -252,10 +301,10 @@ export function runSimulation<M, E>(
       break;
     }
   }
-  return {
-    result: summarize(net, recorder, options, { joinedMs, convergedAt, measureFrom, wallStart }),
-    samples: recorder.samples,
-  };
+  const latencies: number[] = [];
+  const times = { joinedMs, convergedAt, measureFrom, wallStart };
+  const result = summarize(net, recorder, options, times, latencies);
+  return { result, samples: recorder.samples, latencyCdf: cdf(latencies) };
 }
 
 const CURVE_STEPS = 40;
@@ -265,11 +314,12 @@ function summarize<M, E>(
   recorder: Recorder,
   options: SimulationOptions,
   times: { joinedMs: number; convergedAt: number | null; measureFrom: number; wallStart: number },
+  /** Filled with every delivery's latency, ascending. */
+  latencies: number[],
 ): SimulationResult {
   const alive = (i: number): boolean => net.alive(i);
   let expected = 0;
   let received = 0;
-  const latencies: number[] = [];
   const hops: number[] = [];
   const reach: MessageReach[] = recorder.messages.map((record) => {
     const eligible = recorder.eligible(record, alive);

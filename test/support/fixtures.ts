@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { now } from '../../src/peer/clock.js';
 import type { PeerEvent, PeerEventOf } from '../../src/peer/events.js';
@@ -7,6 +6,7 @@ import type { Peer, PeerOptions } from '../../src/peer/peer.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { encodeMessage } from '../../src/protocol/messages.js';
 import { startPeer, stopAll } from './network.js';
+import { listener } from './server.js';
 import { isFullMesh, nextEvent, until } from './wait.js';
 
 /** A victim peer with two honest peers linked to it and to each other. */
@@ -102,22 +102,8 @@ export function json(value: unknown): Buffer {
  * claims its address passes the victim's dial-back proof and stays linked.
  */
 export async function accomplice(t: TestContext, host = '127.0.0.1'): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.once('close', () => sockets.delete(socket));
+  const port = await listener(t, host, (socket) => {
     socket.write(encodeMessage({ type: 'random_message', text: 'Accomplice' }));
   });
-  await new Promise<void>((resolve) => server.listen({ host, port: 0 }, resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  assert.ok(typeof address === 'object' && address !== null);
-  return `${host}:${address.port}`;
+  return `${host}:${port}`;
 }

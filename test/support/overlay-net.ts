@@ -158,6 +158,12 @@ export class OverlayNet {
     this.input(to, { kind: 'message', from, message });
   }
 
+  /** Stops a node gracefully: it says goodbye to its neighbors (what it sent is delivered). */
+  leave(node: SimNode): void {
+    for (const output of node.core.leave()) this.#apply(node, output);
+    this.kill(node);
+  }
+
   /** Crashes a node: its links close without a word, its timers stop. */
   kill(node: SimNode): void {
     node.alive = false;

@@ -48,6 +48,9 @@ export function describeProcesses(peers: readonly ProcessPeer[]): string {
   ].join(' | ');
 }
 
+/** Bound for every process of a chain to listen (seen: 20 starts took over 30 s at load 48). */
+const START_TIMEOUT_MS = 60_000;
+
 /**
  * Starts a chain of `count` (see `startChain`) and resolves once the kernel holds one connection
  * per pair and every one says it is linked to every other, within `timeoutMs` of all listening.
@@ -58,7 +61,9 @@ export async function meshedChain(
   timeoutMs: number,
 ): Promise<ProcessPeer[]> {
   const peers = startChain(t, await findFreePortRange(count), count);
-  await Promise.all(peers.map((p) => p.listening(timeoutMs)));
+  // Starting Node processes is not what is tested: on a shared, loaded machine 20 of them can take
+  // far longer than meshing does, so the start has a bound of its own.
+  await Promise.all(peers.map((p) => p.listening(START_TIMEOUT_MS)));
   await poll(
     () => everyoneLinked(peers) && onePerPair(peers),
     'a full mesh with one connection per pair',

@@ -56,13 +56,19 @@ export class ProcessPeer {
     this.child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     collectLines(this.child.stdout, this.stdout, () => this.#notify());
     collectLines(this.child.stderr, this.stderr, () => this.#notify());
-    this.exited = new Promise((resolve) =>
-      this.child.once('close', () => {
+    this.exited = new Promise((resolve) => {
+      const ended = (): void => {
         this.#running = false;
         this.#notify();
         resolve();
-      }),
-    );
+      };
+      this.child.once('close', ended);
+      // A binary that cannot be started (a wrong NAIVE_PEER_ORIGINAL): a failed wait, not a crash.
+      this.child.once('error', (error) => {
+        this.stderr.push(`cannot run ${command}: ${error.message}`);
+        ended();
+      });
+    });
   }
 
   /** `bin/naive-peer` (call `buildOurs()` first), loopback only, with `--json` events. */
@@ -174,7 +180,11 @@ export class ProcessPeer {
       const test = (): void => {
         if (check()) finish();
         else if (!this.#running)
-          finish(new Error(`${this.kind} ${this.port} exited before ${what}`));
+          finish(
+            new Error(
+              `${this.kind} ${this.port} exited before ${what}: ${this.stderr.at(-1) ?? ''}`,
+            ),
+          );
       };
       const timer = setTimeout(
         () => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),

@@ -1,0 +1,166 @@
+import { type Command, Option } from 'commander';
+import { mergeScenarios, readScenario } from '../scenario/file.js';
+import { type FaultFlags, hasFaultFlags, scenarioFromFlags } from '../scenario/flags.js';
+import { EMPTY_SCENARIO, type Scenario, ScenarioError } from '../scenario/model.js';
+import { formatSimProgress, renderSimReport } from '../sim/render.js';
+import { SIM_DEFAULTS, type SimProgress } from '../sim/run.js';
+import { SIMULATED_OVERLAYS, type SimulatedOverlay, simulate } from '../sim/simulate.js';
+import { integerOption, secondsOption } from './parsers.js';
+
+interface SimulateCommandOptions extends FaultFlags {
+  readonly overlay: SimulatedOverlay;
+  readonly peers: number;
+  readonly messages: number;
+  readonly seed: number;
+  readonly duration?: number;
+  readonly joinRate: number;
+  readonly sample: number;
+  readonly scenario?: string;
+  readonly contact: 'bootstrap' | 'random';
+  readonly out?: string;
+  readonly json?: true;
+  readonly quiet?: true;
+}
+
+/** One simulated peer per index; memory, not ports, is the limit. */
+const MAX_PEERS = 10_000_000;
+/** Without a terminal, a progress line at most this often (wall time). */
+const PROGRESS_EVERY_MS = 2_000;
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/**
+ * `naive-peer simulate`: the protocol cores on an in-memory network in virtual time. Flags in,
+ * report (tables or --json) out; files under --out. The work is `simulate` (src/sim/).
+ */
+export function registerSimulate(program: Command): void {
+  const command = program
+    .command('simulate')
+    .description(
+      'Runs N peers of the overlay on a simulated network in virtual time (no sockets), with faults from flags or a scenario file',
+    )
+    .addOption(
+      new Option('--overlay <OVERLAY>', 'Protocol of the peers')
+        .choices(SIMULATED_OVERLAYS)
+        .default('hyparview'),
+    )
+    .requiredOption('--peers <PEERS>', 'Number of peers (at least 2)', (t) =>
+      integerOption(t, 2, MAX_PEERS),
+    )
+    .option(
+      '--messages <M>',
+      'Broadcasts from random peers during the measured phase',
+      (t) => integerOption(t, 0, 1_000_000),
+      10,
+    )
+    .option(
+      '--seed <SEED>',
+      'Seed of every choice of the run (same seed, same run)',
+      (t) => integerOption(t, 0, 2 ** 32 - 1),
+      1,
+    )
+    .option(
+      '--duration <SECONDS>',
+      'Measured phase (default 1 s, or 10 s past the last fault)',
+      (t) => secondsOption(t),
+    )
+    .option(
+      '--join-rate <PER_SECOND>',
+      'Peers starting per virtual second while the network forms',
+      (t) => integerOption(t, 1),
+      SIM_DEFAULTS.joinPerSecond,
+    )
+    .option(
+      '--sample <MS>',
+      'Virtual milliseconds between two samples of the time series',
+      (t) => integerOption(t, 1),
+      SIM_DEFAULTS.sampleMs,
+    )
+    .addOption(
+      new Option('--contact <WHOM>', 'Whom starting peers join through')
+        .choices(['bootstrap', 'random'])
+        .default(SIM_DEFAULTS.contact),
+    )
+    .option('--scenario <FILE>', 'Scenario file (YAML or JSON) of faults and link shapes')
+    .option('--kill <N@T>', 'Kill peers (no goodbye): 20%@5s, 10@5s, all@5s (repeatable)', collect)
+    .option('--stop <N@T>', 'Stop peers with a goodbye, like --kill (repeatable)', collect)
+    .option('--restart <N@T>', 'Restart killed or stopped peers: all@20s (repeatable)', collect)
+    .option('--add <N@T>', 'New peers join: 100@10s (repeatable)', collect)
+    .option('--cut <N@T>', 'Close random links: 50@5s (repeatable)', collect)
+    .option(
+      '--partition <G@T-T>',
+      'Split into groups and heal: 2@5s-15s, 30%,70%@5s (repeatable)',
+      collect,
+    )
+    .option(
+      '--churn <R/s@T-T>',
+      'Peers leaving and as many joining: 2/s, 2/s@0s-30s (repeatable)',
+      collect,
+    )
+    .option('--latency <L±J>', 'One-way link latency and jitter: 20ms±5ms (default 1ms)')
+    .option('--loss <P>', 'Segment loss, shown as TCP retransmission delay: 1%')
+    .option('--bandwidth <BW>', 'Per link and direction: 10mbit')
+    .option('--out <DIR>', 'Write result.json, timeseries.json and SVG charts there')
+    .option('--json', 'Print one JSON document on standard output instead of tables')
+    .option('--quiet', 'Print no progress on standard error');
+  command.action(async (options: SimulateCommandOptions) => {
+    let scenario: Scenario;
+    try {
+      const flags = scenarioFromFlags(options, (options.duration ?? 60) * 1_000);
+      const file =
+        options.scenario === undefined ? EMPTY_SCENARIO : await readScenario(options.scenario);
+      const shapeGiven =
+        options.latency !== undefined ||
+        options.loss !== undefined ||
+        options.bandwidth !== undefined;
+      scenario =
+        options.scenario === undefined
+          ? flags
+          : mergeScenarios(file, hasFaultFlags(options) ? flags : EMPTY_SCENARIO, shapeGiven);
+    } catch (error) {
+      if (error instanceof ScenarioError) command.error(`error: ${error.message}`, { exitCode: 2 });
+      throw error;
+    }
+    const progress = options.quiet ? undefined : progressPrinter(process.stderr);
+    const run = simulate(
+      options.overlay,
+      {
+        peers: options.peers,
+        messages: options.messages,
+        seed: options.seed,
+        scenario,
+        joinPerSecond: options.joinRate,
+        sampleMs: options.sample,
+        durationMs: options.duration === undefined ? null : options.duration * 1_000,
+        drainMs: SIM_DEFAULTS.drainMs,
+        convergeTimeoutMs: SIM_DEFAULTS.convergeTimeoutMs,
+        contact: options.contact,
+      },
+      progress,
+    );
+    if (progress !== undefined && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    // vega is loaded only when charts are asked for: it would slow every start of the CLI.
+    const files =
+      options.out === undefined
+        ? []
+        : await (await import('../sim/output.js')).writeRunFiles(options.out, run);
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...run.result, files }, null, 2)}\n`
+        : renderSimReport(run.result, files),
+    );
+    process.exitCode = run.result.status === 'delivered' ? 0 : 1;
+  });
+}
+
+function progressPrinter(stream: NodeJS.WriteStream): (progress: SimProgress) => void {
+  let printedAt = performance.now();
+  return (progress) => {
+    const now = performance.now();
+    if (now - printedAt < PROGRESS_EVERY_MS) return;
+    printedAt = now;
+    stream.write(
+      stream.isTTY ? `\r\x1b[K${formatSimProgress(progress)}` : `${formatSimProgress(progress)}\n`,
+    );
+  };
+}

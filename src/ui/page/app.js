@@ -1,0 +1,189 @@
+// The live view: one WebSocket, an `init` with the whole network, then a frame of changes every
+// 150 ms (see src/ui/live-network.ts). The graph is graphology + sigma (WebGL), loaded as globals.
+import { drawBars, drawSteps } from './charts.js';
+
+const COLOR = { idle: '#4a7bb7', origin: '#f08c00', reached: '#d6336c', edge: '#cfd8e3' };
+const REACH_COLORS = [
+  '#c5cfdb',
+  '#b3bfcd',
+  '#a1afc0',
+  '#8f9fb2',
+  '#7d8fa4',
+  '#6b7f96',
+  '#597088',
+  '#d6336c',
+];
+
+const graph = new graphology.Graph({ type: 'undirected' });
+const renderer = new Sigma(graph, document.getElementById('graph'), {
+  renderLabels: false,
+  hideEdgesOnMove: true,
+});
+const $ = (id) => document.getElementById(id);
+
+let addresses = [];
+let latencyBounds = [];
+/** Followed messages by id: origin, and receiver -> ms after the send. */
+const spreads = new Map();
+let spotlight;
+let lit = new Set();
+let socket;
+
+function position(i) {
+  const angle = (2 * Math.PI * i) / addresses.length - Math.PI / 2;
+  return { x: Math.cos(angle), y: Math.sin(angle) };
+}
+
+function nodeSize() {
+  return Math.max(2, Math.min(9, 260 / Math.sqrt(addresses.length * 4)));
+}
+
+function addNode(i) {
+  const key = String(i);
+  if (graph.hasNode(key)) return;
+  graph.addNode(key, { ...position(i), size: nodeSize(), color: COLOR.idle, label: addresses[i] });
+}
+
+function addEdge(a, b) {
+  const s = String(a);
+  const t = String(b);
+  if (!graph.hasNode(s) || !graph.hasNode(t) || graph.hasEdge(s, t)) return;
+  graph.addEdge(s, t, { color: COLOR.edge, size: addresses.length > 200 ? 0.3 : 0.6 });
+}
+
+function dropEdge(a, b) {
+  const s = String(a);
+  const t = String(b);
+  if (graph.hasNode(s) && graph.hasNode(t) && graph.hasEdge(s, t)) graph.dropEdge(s, t);
+}
+
+function paint(i, color) {
+  const key = String(i);
+  if (graph.hasNode(key)) graph.setNodeAttribute(key, 'color', color);
+}
+
+function fillPeers() {
+  for (const id of ['peer', 'other']) {
+    const select = $(id);
+    const chosen = select.value;
+    select.replaceChildren(
+      ...addresses.map((address, i) => {
+        const option = document.createElement('option');
+        option.value = String(i);
+        option.textContent = `${address}${graph.hasNode(String(i)) ? '' : ' (stopped)'}`;
+        return option;
+      }),
+    );
+    if (chosen !== '') select.value = chosen;
+  }
+  if ($('other').value === $('peer').value && addresses.length > 1) $('other').value = '1';
+}
+
+function mergeSpreads(list) {
+  for (const s of list) {
+    let spread = spreads.get(s.id);
+    if (spread === undefined) {
+      spread = { id: s.id, origin: s.origin, text: s.text, reached: new Map() };
+      spreads.set(s.id, spread);
+    }
+    for (const [peer, , ms] of s.reached)
+      if (!spread.reached.has(peer)) spread.reached.set(peer, ms);
+  }
+  while (spreads.size > 8) spreads.delete(spreads.keys().next().value);
+  const newest = [...spreads.values()].at(-1);
+  if (newest === undefined) return;
+  if (newest.id !== spotlight?.id) {
+    for (const i of lit) paint(i, COLOR.idle);
+    lit = new Set();
+    spotlight = newest;
+    paint(newest.origin, COLOR.origin);
+    lit.add(newest.origin);
+  }
+  for (const peer of newest.reached.keys()) {
+    if (lit.has(peer)) continue;
+    paint(peer, COLOR.reached);
+    lit.add(peer);
+  }
+  $('spread-caption').textContent =
+    `[${newest.text}] from ${addresses[newest.origin]}: ${newest.reached.size} reached`;
+}
+
+function figures(frame) {
+  $('phase').textContent = frame.phase;
+  $('nodes').textContent = String(graph.order);
+  $('links').textContent = String(graph.size);
+  $('deliveries').textContent = frame.deliveries.toLocaleString('en');
+  $('elapsed').textContent = `${(frame.t / 1000).toFixed(1)} s`;
+  drawBars($('degrees'), frame.degrees.length ? frame.degrees : [0], (i) => String(i), COLOR.idle);
+  const labels = [...latencyBounds.map((b) => `≤${b} ms`), `>${latencyBounds.at(-1)} ms`];
+  drawBars($('latency'), frame.latency, (i) => labels[i], COLOR.reached);
+  const curves = [...spreads.values()].map((s) => [...s.reached.values()].sort((a, b) => a - b));
+  drawSteps(
+    $('reach'),
+    curves,
+    Math.max(1, frame.peers - 1),
+    'ms',
+    REACH_COLORS.slice(-curves.length),
+  );
+}
+
+function apply(frame) {
+  for (const i of frame.up) addNode(i);
+  for (const i of frame.down) if (graph.hasNode(String(i))) graph.dropNode(String(i));
+  for (const [a, b] of frame.added) addEdge(a, b);
+  for (const [a, b] of frame.removed) dropEdge(a, b);
+  mergeSpreads(frame.spreads);
+  if (frame.up.length || frame.down.length) fillPeers();
+  figures(frame);
+}
+
+function onMessage(message) {
+  const data = JSON.parse(message.data);
+  if (data.type === 'init') {
+    graph.clear();
+    spreads.clear();
+    spotlight = undefined;
+    lit = new Set();
+    addresses = data.addresses;
+    latencyBounds = data.latencyBoundsMs;
+    data.alive.forEach((alive, i) => {
+      if (alive) addNode(i);
+    });
+    for (const [a, b] of data.edges) addEdge(a, b);
+    fillPeers();
+    apply(data.frame);
+  } else if (data.type === 'frame') apply(data);
+}
+
+function send(command, text) {
+  if (socket?.readyState !== WebSocket.OPEN) return;
+  socket.send(JSON.stringify(command));
+  $('status').textContent = text;
+}
+
+$('kill').addEventListener('click', () => {
+  const peer = Number($('peer').value);
+  send({ type: 'kill', peer }, `stopping ${addresses[peer]}`);
+});
+$('restart').addEventListener('click', () => {
+  const peer = Number($('peer').value);
+  send({ type: 'restart', peer }, `restarting ${addresses[peer]}`);
+});
+$('cut').addEventListener('click', () => {
+  const peer = Number($('peer').value);
+  const other = Number($('other').value);
+  if (peer !== other)
+    send({ type: 'cut', peer, other }, `cut ${addresses[peer]} - ${addresses[other]}`);
+});
+renderer.on('clickNode', ({ node }) => {
+  $('peer').value = node;
+});
+
+function connect() {
+  socket = new WebSocket(`ws://${location.host}/ws`);
+  socket.addEventListener('message', onMessage);
+  socket.addEventListener('close', () => {
+    $('phase').textContent = 'disconnected (the run ended?)';
+  });
+}
+connect();

@@ -1,0 +1,31 @@
+import { createServer, type Socket } from 'node:net';
+import type { TestContext } from 'node:test';
+
+/**
+ * A TCP listener on `host` (port chosen by the system) that hands each accepted socket to
+ * `onSocket`; it and every socket it accepted are destroyed when the test ends (a server's close
+ * alone would wait for the peers' connections).
+ */
+export async function listener(
+  t: TestContext,
+  host: string,
+  onSocket: (socket: Socket) => void,
+): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen({ host, port: 0 }, resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const bound = server.address();
+  return typeof bound === 'object' && bound !== null ? bound.port : 0;
+}
