@@ -15,11 +15,16 @@ export interface FaultCommandOptions extends FaultFlags {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-export function addFaultOptions(command: Command): Command {
+/** Adds the flags; `seed: false` for a command that has its own `--seed` (simulate's default 1). */
+export function addFaultOptions(command: Command, { seed = true } = {}): Command {
+  if (seed) {
+    command.option(
+      '--seed <SEED>',
+      'Seed of every choice of the run (same seed, same schedule)',
+      (t) => integerOption(t, 0, 2 ** 32 - 1),
+    );
+  }
   return command
-    .option('--seed <SEED>', 'Seed of every choice of the run (same seed, same schedule)', (t) =>
-      integerOption(t, 0, 2 ** 32 - 1),
-    )
     .option('--scenario <FILE>', 'Scenario file (YAML or JSON) of faults and link shapes')
     .option('--kill <N@T>', 'Kill peers (no goodbye): 20%@5s, 10@5s, all@5s (repeatable)', collect)
     .option('--stop <N@T>', 'Stop peers with a goodbye, like --kill (repeatable)', collect)

@@ -116,6 +116,21 @@ export class MeshState {
     return result.sort((a, b) => a - b);
   }
 
+  /**
+   * How many of peer `i`'s links lead to a peer that runs: its emulated neighbours the emulator
+   * has not seen end, plus its links outside the emulation. A peer that was killed is still in
+   * its senders' views until they notice (a reset, or the heartbeat), and what they send it then
+   * is no delivery the network could make.
+   */
+  liveReceivers(i: number): number {
+    let count = 0;
+    for (const address of this.#views[i]?.keys() ?? []) {
+      const index = this.#index.get(address);
+      if (index === undefined || (index !== i && this.#live.has(index))) count++;
+    }
+    return count;
+  }
+
   /** Addresses peer `i` reports linked that are no emulated peer's. */
   foreign(i: number): string[] {
     return [...(this.#views[i]?.keys() ?? [])].filter((a) => !this.#index.has(a)).sort();
