@@ -82,6 +82,8 @@ function fakeResult(
     })),
     overlay: null,
     failures: [],
+    seed: 1,
+    faults: [],
     ...overrides,
   };
 }
@@ -127,6 +129,21 @@ describe('MeshState', () => {
     assert.deepEqual(state.neighbours(0), [1]);
     assert.equal(state.apply(0, disconnected(9001)), true);
     assert.deepEqual(state.neighbours(0), []);
+  });
+
+  test('counts as live receivers the linked peers still running and links outside the emulation', () => {
+    const state = mesh();
+    state.apply(0, connected(9001));
+    state.apply(0, connected(9002));
+    state.apply(0, connected(7777));
+    assert.equal(state.liveReceivers(0), 3);
+    // Peer 2 was killed: peer 0 still reports the link, but nothing sent on it can arrive.
+    state.ended(2);
+    assert.deepEqual(state.neighbours(0), [1, 2]);
+    assert.equal(state.liveReceivers(0), 2);
+    state.started(2);
+    assert.equal(state.liveReceivers(0), 3);
+    assert.equal(state.liveReceivers(1), 0);
   });
 
   test('keeps addresses of no emulated peer apart, and ignores other events', () => {

@@ -245,7 +245,7 @@ describe('framing over a raw socket', () => {
       type: 'known_peers',
       peers: [],
       nodeId: lonely.nodeId,
-      features: ['exchange', 'goodbye', 'proof'],
+      features: ['exchange', 'goodbye', 'proof', 'heartbeat'],
     });
   });
 

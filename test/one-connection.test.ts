@@ -13,18 +13,7 @@ import { json, record } from './support/fixtures.js';
 import { startPeer, stopAll, TEST_PEER } from './support/network.js';
 import { RawClient } from './support/raw-client.js';
 import { listener } from './support/server.js';
-import { isFullMesh, nextEvent, until, WAIT_TIMEOUT_MS } from './support/wait.js';
-
-/** Polls `read` (the kernel's table has no events) until it returns `want`, or the bound passes. */
-async function settlesAt(read: () => number, want: number, boundMs: number): Promise<number> {
-  const deadline = performance.now() + boundMs;
-  let value = read();
-  while (value !== want && performance.now() < deadline) {
-    await sleep(25);
-    value = read();
-  }
-  return value;
-}
+import { isFullMesh, nextEvent, settlesAt, until, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 test('20 peers started at once hold exactly one TCP connection per link, counted by the kernel', async (t) => {
   if (!canReadTcpTable()) {

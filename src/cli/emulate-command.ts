@@ -9,7 +9,9 @@ import {
 import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
+import { scenarioEnd } from '../scenario/model.js';
 import { DEFAULT_UI_HOST, MAX_LABELLED_PEERS } from '../ui/defaults.js';
+import { addFaultOptions, type FaultCommandOptions, scenarioOf } from './fault-options.js';
 import {
   addOverlayOptions,
   type OverlayFlags,
@@ -19,9 +21,8 @@ import {
 import { hostOption, integerOption, portOrZeroOption, secondsOption } from './parsers.js';
 
 /** The `emulate` options, as commander parses them. */
-interface EmulateCommandOptions extends OverlayFlags {
+interface EmulateCommandOptions extends OverlayFlags, FaultCommandOptions {
   readonly rate?: number;
-  readonly seed: number;
   readonly peers: number;
   readonly basePort: number;
   readonly threads: number;
@@ -47,6 +48,8 @@ const MAX_THREADS = 1_024;
 const EXIT_NO_MESH = 1;
 /** Exit status after Ctrl-C, as a shell reports a process killed by SIGINT. */
 const EXIT_INTERRUPTED = 130;
+/** With faults and no --duration, the run measures this long past the last fault (healing). */
+const AFTER_LAST_FAULT_MS = 10_000;
 /** Without a terminal, a progress line at most this often. */
 const PLAIN_PROGRESS_EVERY_MS = 5_000;
 /** On a terminal, the progress line is redrawn this often. */
@@ -157,12 +160,6 @@ export function registerEmulate(program: Command): void {
       (text) => rateOption(text),
     )
     .option(
-      '--seed <SEED>',
-      'Seed of the random choices (senders, overlay cores)',
-      (text) => integerOption(text, 0, 4_294_967_295),
-      1,
-    )
-    .option(
       '--no-proof',
       "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
     )
@@ -183,8 +180,18 @@ export function registerEmulate(program: Command): void {
     )
     .option('--metrics-per-peer', 'Label the metrics by peer instead of summing over all peers');
   addOverlayOptions(command);
+  addFaultOptions(command);
   command.action(async (options: EmulateCommandOptions) => {
     const overlay = overlaySettingsOf(options);
+    const durationGiven = command.getOptionValueSource('duration') !== 'default';
+    const scenario = await scenarioOf(command, options, options.duration * 1_000);
+    const faultsEnd = scenario.steps.length === 0 ? 0 : scenarioEnd(scenario) + AFTER_LAST_FAULT_MS;
+    // A live view holds the run until Ctrl-C (the faults still run); otherwise a run lasts at
+    // least until its last fault has had time to show.
+    const durationMs =
+      durationGiven || options.ui !== undefined
+        ? options.duration * 1_000
+        : Math.max(options.duration * 1_000, faultsEnd);
     const controller = new AbortController();
     const onSigint = (): void => {
       process.stderr.write('\nstopping every peer (Ctrl-C again to quit at once)\n');
@@ -234,13 +241,14 @@ export function registerEmulate(program: Command): void {
           basePort: options.basePort,
           threads: options.threads,
           periodMs: options.period * 1_000,
-          durationMs: options.duration * 1_000,
+          durationMs,
           timeoutMs: options.timeout * 1_000,
           proveAddresses: options.proof,
-          seed: options.seed,
           ...(options.rate === undefined ? {} : { rate: options.rate }),
           ...(overlay === undefined ? {} : { overlay }),
           signal: controller.signal,
+          scenario,
+          ...(options.seed === undefined ? {} : { seed: options.seed }),
           hold: options.ui !== undefined,
           ...(live === undefined
             ? {}

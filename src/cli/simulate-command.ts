@@ -1,10 +1,9 @@
 import { type Command, Option } from 'commander';
-import { mergeScenarios, readScenario } from '../scenario/file.js';
-import { type FaultFlags, hasFaultFlags, scenarioFromFlags } from '../scenario/flags.js';
-import { EMPTY_SCENARIO, type Scenario, ScenarioError } from '../scenario/model.js';
+import type { FaultFlags } from '../scenario/flags.js';
 import { formatSimProgress, renderSimReport } from '../sim/render.js';
 import { SIM_DEFAULTS, type SimProgress } from '../sim/run.js';
 import { SIMULATED_OVERLAYS, type SimulatedOverlay, simulate } from '../sim/simulate.js';
+import { addFaultOptions, scenarioOf } from './fault-options.js';
 import { integerOption, secondsOption } from './parsers.js';
 
 interface SimulateCommandOptions extends FaultFlags {
@@ -26,8 +25,6 @@ interface SimulateCommandOptions extends FaultFlags {
 const MAX_PEERS = 10_000_000;
 /** Without a terminal, a progress line at most this often (wall time). */
 const PROGRESS_EVERY_MS = 2_000;
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /**
  * `naive-peer simulate`: the protocol cores on an in-memory network in virtual time. Flags in,
@@ -81,46 +78,12 @@ export function registerSimulate(program: Command): void {
         .choices(['bootstrap', 'random'])
         .default(SIM_DEFAULTS.contact),
     )
-    .option('--scenario <FILE>', 'Scenario file (YAML or JSON) of faults and link shapes')
-    .option('--kill <N@T>', 'Kill peers (no goodbye): 20%@5s, 10@5s, all@5s (repeatable)', collect)
-    .option('--stop <N@T>', 'Stop peers with a goodbye, like --kill (repeatable)', collect)
-    .option('--restart <N@T>', 'Restart killed or stopped peers: all@20s (repeatable)', collect)
-    .option('--add <N@T>', 'New peers join: 100@10s (repeatable)', collect)
-    .option('--cut <N@T>', 'Close random links: 50@5s (repeatable)', collect)
-    .option(
-      '--partition <G@T-T>',
-      'Split into groups and heal: 2@5s-15s, 30%,70%@5s (repeatable)',
-      collect,
-    )
-    .option(
-      '--churn <R/s@T-T>',
-      'Peers leaving and as many joining: 2/s, 2/s@0s-30s (repeatable)',
-      collect,
-    )
-    .option('--latency <L±J>', 'One-way link latency and jitter: 20ms±5ms (default 1ms)')
-    .option('--loss <P>', 'Segment loss, shown as TCP retransmission delay: 1%')
-    .option('--bandwidth <BW>', 'Per link and direction: 10mbit')
     .option('--out <DIR>', 'Write result.json, timeseries.json and SVG charts there')
     .option('--json', 'Print one JSON document on standard output instead of tables')
     .option('--quiet', 'Print no progress on standard error');
+  addFaultOptions(command, { seed: false });
   command.action(async (options: SimulateCommandOptions) => {
-    let scenario: Scenario;
-    try {
-      const flags = scenarioFromFlags(options, (options.duration ?? 60) * 1_000);
-      const file =
-        options.scenario === undefined ? EMPTY_SCENARIO : await readScenario(options.scenario);
-      const shapeGiven =
-        options.latency !== undefined ||
-        options.loss !== undefined ||
-        options.bandwidth !== undefined;
-      scenario =
-        options.scenario === undefined
-          ? flags
-          : mergeScenarios(file, hasFaultFlags(options) ? flags : EMPTY_SCENARIO, shapeGiven);
-    } catch (error) {
-      if (error instanceof ScenarioError) command.error(`error: ${error.message}`, { exitCode: 2 });
-      throw error;
-    }
+    const scenario = await scenarioOf(command, options, (options.duration ?? 60) * 1_000);
     const progress = options.quiet ? undefined : progressPrinter(process.stderr);
     const run = simulate(
       options.overlay,

@@ -46,6 +46,8 @@ export type ReasonCode =
   | 'PROBE_DONE'
   /** A non-link connection outlived its bound. */
   | 'IDLE_NON_LINK'
+  /** Nothing arrived on a link for a few periods (the heartbeat extension): closed as broken. */
+  | 'HEARTBEAT_TIMEOUT'
   /** Broken on purpose (tests, the emulator's fault injection). */
   | 'BROKEN_ON_PURPOSE'
   /** An address that cannot be dialed (malformed). */

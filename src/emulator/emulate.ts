@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createRng } from '../core/rng.js';
 import type { TrafficCounts } from '../metrics/traffic.js';
@@ -7,6 +8,8 @@ import type { PeerLimits } from '../peer/limits.js';
 import { PEER_DEFAULTS } from '../peer/options.js';
 import type { OverlaySettings } from '../peer/overlay-protocol.js';
 import { formatHostPort } from '../protocol/address.js';
+import { EMPTY_SCENARIO, type Scenario } from '../scenario/model.js';
+import { resolveTimeline } from '../scenario/timeline.js';
 import {
   chainBootstrap,
   chainOptions,
@@ -17,10 +20,11 @@ import {
   randomBootstrap,
 } from './bootstrap.js';
 import { countSockets, reportAll } from './census.js';
+import { type FaultHooks, faultHooks } from './fault-hooks.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { OverlayEmulation } from './overlay-emulation.js';
-import { type PeerHandle, type PeerOutcome, PeerPool } from './pool.js';
+import { type PeerOutcome, PeerPool } from './pool.js';
 import { startRate } from './rate.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
 import type {
@@ -56,8 +60,6 @@ export interface EmulationOptions {
   readonly overlay?: OverlaySettings;
   /** Messages a second across the network, each from a random peer (`--rate`), instead of --period. */
   readonly rate?: number;
-  /** Seed of every random choice of the run (senders, the overlay cores). Default 1. */
-  readonly seed?: number;
   /**
    * The module hosting each peer (PeerPool's `filename`; default a Peer) and where each joins
    * through once all listen (default `chainBootstrap`): benchmarks run a stand-in that only opens
@@ -67,6 +69,13 @@ export interface EmulationOptions {
     readonly filename: string;
     readonly joins: (ports: readonly number[]) => ReadonlyArray<readonly string[]>;
   };
+  /** Faults and link shapes to carry out once the mesh formed (`scenario/`), from `seed`. */
+  readonly scenario?: Scenario;
+  /**
+   * Seed of the run's choices: gossip phases, the faults' schedule and peers, link delays, the
+   * overlay's cores, bootstrap and `--rate` senders. Random (and reported) when not given.
+   */
+  readonly seed?: number;
   /**
    * Once the mesh formed, keep running (and measuring messages) until the signal aborts, instead
    * of for `durationMs`; that abort then ends the run as `mesh`. For the live view (`--ui`).
@@ -126,6 +135,14 @@ export const DEFAULTS = {
  */
 const DRAIN_MS = 2_000;
 
+/**
+ * One seed, separate streams: each use derives its own generator, so that turning on the overlay
+ * or `--rate` does not change which peers the faults pick.
+ */
+const OVERLAY_STREAM = 0x6f766c79;
+const BOOTSTRAP_STREAM = 0x626f6f74;
+const RATE_STREAM = 0x72617465;
+
 type WaitOutcome = 'done' | 'timeout' | 'aborted';
 
 function resolveConfig(options: EmulationOptions): EmulationConfig {
@@ -171,14 +188,22 @@ export async function runEmulation(
 ): Promise<EmulationResult> {
   const requested = resolveConfig(options);
   const n = requested.peers;
+  const seed = options.seed ?? randomInt(2 ** 32);
+  const timeline = resolveTimeline(options.scenario ?? EMPTY_SCENARIO, { peers: n, seed });
+  // Peers the faults add get the ports after the first n.
+  const total = timeline.totalPeers;
   const basePort =
-    requested.basePort === 0 ? await findFreePortRange(n, LOOPBACK) : requested.basePort;
+    requested.basePort === 0 ? await findFreePortRange(total, LOOPBACK) : requested.basePort;
   const threads = Math.min(requested.threads, n);
   const config: EmulationConfig = { ...requested, basePort, threads };
-  const ports = peerPorts(basePort, n);
+  const ports = peerPorts(basePort, total);
   const addresses = ports.map((port) => formatHostPort({ host: LOOPBACK, port }));
+  const rng = createRng(seed);
+  // Peers started at one instant would all gossip at one instant, a burst no real network
+  // sees: each starts at its own phase of the period, as if started independently (seeded).
+  const phases = ports.map(() => rng.next() * config.periodMs);
 
-  const mesh = new MeshState(addresses);
+  const mesh = new MeshState(addresses, n);
   const log = new MessageLog();
   const listenedAt: Array<number | undefined> = ports.map(() => undefined);
   const errors: Array<string | undefined> = ports.map(() => undefined);
@@ -201,7 +226,7 @@ export async function runEmulation(
   const overlay =
     options.overlay === undefined
       ? undefined
-      : new OverlayEmulation(n, options.overlay, options.seed ?? 1, wake);
+      : new OverlayEmulation(n, options.overlay, seed ^ OVERLAY_STREAM, wake);
   const report = (): void =>
     onProgress?.({
       phase,
@@ -218,10 +243,9 @@ export async function runEmulation(
     report();
   };
 
-  /** Peers stopped on purpose through `LiveRun.kill` (until restarted). */
-  const killed = new Set<number>();
+  // Every event also goes to `options.observe`, through the fault hooks (which see them all,
+  // even a peer's last ones after a fault ended it).
   const onEvent = (i: number, event: PeerEvent): void => {
-    options.observe?.(i, event);
     overlay?.onEvent(i, event);
     switch (event.type) {
       case 'listening':
@@ -244,8 +268,14 @@ export async function runEmulation(
         if (!frozen && mesh.clear(i)) report();
         break;
       case 'message-sent':
-        // Through an overlay a message is meant for the whole network, not only the links.
-        log.onSent(event.text, event.at, overlay?.receivers(errors) ?? event.peers);
+        // Through an overlay a message is meant for the whole network; in the full mesh,
+        // deliveries are expected from the peers that run (the sender may still count links to
+        // peers a fault ended: it learns of it only when the link breaks).
+        log.onSent(
+          event.text,
+          event.at,
+          overlay?.receivers(errors) ?? Math.min(event.peers, mesh.liveReceivers(i)),
+        );
         if (phase === 'running') report();
         break;
       case 'message-received':
@@ -261,13 +291,12 @@ export async function runEmulation(
   };
   const onEnd = (i: number, outcome: PeerOutcome): void => {
     const port = ports[i];
-    if (killed.has(i)) return;
     let error: string | undefined;
     if (outcome.outcome === 'listen-failed') {
       error = outcome.code === 'EADDRINUSE' ? `port ${port} is already in use` : outcome.message;
     } else if (outcome.outcome === 'crashed') {
       error = `the peer on port ${port} died with its thread: ${outcome.message}`;
-    } else if (!frozen) {
+    } else if (!frozen && !faults.leaving.has(i)) {
       error = `the peer on port ${port} stopped on its own`;
     }
     if (error === undefined) return;
@@ -306,7 +335,7 @@ export async function runEmulation(
   const deadline = launchedAt + config.timeoutMs;
   const pool = new PeerPool({
     threads,
-    peersPerThread: Math.ceil(n / threads),
+    peersPerThread: Math.ceil(total / threads),
     ...(options.host === undefined ? {} : { filename: options.host.filename }),
     meterBytes: options.observeBytes !== undefined,
   });
@@ -317,26 +346,21 @@ export async function runEmulation(
     periodMs: config.rate === null ? config.periodMs : 3_600_000,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
+  }).map((o, i) => ({ ...o, firstGossipMs: phases[i] ?? 0, ...overlay?.peerOptions(i) }));
+  const faults: FaultHooks = faultHooks({
+    timeline,
+    pool,
+    mesh,
+    ports,
+    addresses,
+    peerOptions,
+    onEvent,
+    onEnd,
+    wake,
+    ...(options.observe === undefined ? {} : { observe: options.observe }),
+    ...(options.observeBytes === undefined ? {} : { observeBytes: options.observeBytes }),
   });
-  const spawn = (i: number, connect?: string): PeerHandle => {
-    // Peers started at one instant would all gossip at one instant, a burst no real network
-    // sees: each starts at its own random phase of the period, as if started independently.
-    const firstGossipMs = Math.random() * config.periodMs;
-    const spawned = {
-      ...peerOptions[i],
-      firstGossipMs,
-      ...overlay?.peerOptions(i),
-      ...(connect === undefined ? {} : { connect }),
-    };
-    const handle = pool.spawn(
-      spawned,
-      (event) => onEvent(i, event),
-      (bytesIn, bytesOut) => options.observeBytes?.(i, bytesIn, bytesOut),
-    );
-    void handle.done.then((outcome) => onEnd(i, outcome));
-    return handle;
-  };
-  const handles = ports.map((_, i) => spawn(i));
+  const handles = ports.slice(0, n).map((_, i) => faults.spawn(i));
 
   let windowStart: number | undefined;
   let windowEnd: number | undefined;
@@ -344,26 +368,22 @@ export async function runEmulation(
   let socketsEnd: number | null = null;
   /** The threads' counts, taken once the mesh formed (at the end when it did not). */
   let traffic: { counts: TrafficCounts; links: number } | undefined;
+  // The live view's faults are the scenario's: a stop the run expects, a restart that joins
+  // through a running peer, a link broken as the network would.
   options.onLaunch?.({
     addresses,
     snapshot: () => snapshot(failed() ? 'failed' : meshAt === undefined ? 'interrupted' : 'mesh'),
     kill: (i) => {
-      if (frozen || killed.has(i)) return;
-      killed.add(i);
-      handles[i]?.send({ type: 'stop' });
+      if (frozen || faults.leaving.has(i) || !mesh.live.includes(i)) return;
+      faults.target.end(i, 'stop');
     },
     restart: (i) => {
-      if (frozen || !killed.has(i)) return;
-      const through = addresses.find((_, j) => j !== i && !killed.has(j));
-      void handles[i]?.done.then(() => {
-        if (frozen) return;
-        killed.delete(i);
-        handles[i] = spawn(i, through);
-      });
+      if (frozen || !faults.leaving.has(i)) return;
+      faults.target.start(i);
     },
     breakLink: (i, j) => {
       const other = addresses[j];
-      if (!frozen && other !== undefined) handles[i]?.send({ type: 'break-link', peer: other });
+      if (!frozen && other !== undefined) faults.send(i, { type: 'break-link', peer: other });
     },
   });
 
@@ -376,7 +396,7 @@ export async function runEmulation(
       options.host?.joins(ports) ??
       (overlay === undefined
         ? chainBootstrap(ports)
-        : randomBootstrap(ports, createRng(options.seed ?? 1))
+        : randomBootstrap(ports, createRng(seed ^ BOOTSTRAP_STREAM))
       ).map((a) => (a === undefined ? [] : [a]));
     joins.forEach((addresses, i) => {
       for (const address of addresses) handles[i]?.send({ type: 'join', address });
@@ -405,16 +425,18 @@ export async function runEmulation(
     if (config.rate !== null) {
       stopRate = startRate(
         config.rate,
-        createRng(options.seed ?? 1),
+        createRng(seed ^ RATE_STREAM),
         n,
         (i) => errors[i] === undefined,
-        (i) => handles[i]?.send({ type: 'broadcast' }),
+        (i) => faults.send(i, { type: 'broadcast' }),
       );
     }
+    faults.runner?.start(windowStart, now);
     outcome = await waitFor(
       failed,
       holding ? Number.POSITIVE_INFINITY : windowStart + config.durationMs,
     );
+    faults.runner?.stop();
     windowEnd = now();
     log.close(windowEnd);
     stopRate();
@@ -458,6 +480,10 @@ export async function runEmulation(
   /** The document `--json` prints, from the network as it is now (frozen once stopping began). */
   function snapshot(status: EmulationStatus): EmulationResult {
     const neighbours = ports.map((_, i) => mesh.neighbours(i).flatMap((j) => ports[j] ?? []));
+    // Links are counted among the peers running now (all of them without faults).
+    const live = mesh.live;
+    const livePorts = live.map((i) => ports[i] ?? 0);
+    const liveNeighbours = live.map((i) => neighbours[i] ?? []);
     const peers: PeerReport[] = ports.map((port, i) => {
       const at = listenedAt[i];
       return {
@@ -469,10 +495,11 @@ export async function runEmulation(
         error: errors[i] ?? null,
       };
     });
-    const listenTimes = listenedAt.filter((at) => at !== undefined);
+    // The network's own peers: those the faults started later do not count here.
+    const listenTimes = listenedAt.slice(0, n).filter((at) => at !== undefined);
     const firstListen = Math.min(...listenTimes);
     const lastListen = Math.max(...listenTimes);
-    const allListened = listenTimes.length === n;
+    const allListened = listenTimes.length >= n;
     return {
       status,
       config,
@@ -487,11 +514,11 @@ export async function runEmulation(
               fromFirstStartMs: meshAt - firstListen,
               fromLastStartMs: meshAt - lastListen,
             },
-      links: countLinks(ports, neighbours),
+      links: countLinks(livePorts, liveNeighbours),
       sockets: { formed: socketsFormed, end: socketsEnd },
       connections: connectionCounts(traffic),
       // An overlay is meant to miss most pairs: listing them would be N^2/2 entries.
-      missingLinks: overlay === undefined ? missingLinks(ports, neighbours) : [],
+      missingLinks: overlay === undefined ? missingLinks(livePorts, liveNeighbours) : [],
       messages: {
         windowMs: windowStart === undefined ? 0 : (windowEnd ?? now()) - windowStart,
         sent: log.messages,
@@ -504,6 +531,8 @@ export async function runEmulation(
         overlay?.report(mesh, meshAt === undefined || !allListened ? null : meshAt - lastListen) ??
         null,
       failures: errors.filter((e) => e !== undefined),
+      seed,
+      faults: faults.runner?.applied ?? [],
     };
   }
 }

@@ -10,17 +10,41 @@ export class MeshState {
   readonly #index: ReadonlyMap<string, number>;
   /** Per peer: address -> how many of its links carry it (a peer may briefly hold two). */
   readonly #views: Map<string, number>[];
+  /** Peers running: the first `live` of `addresses` unless faults start and end others. */
+  readonly #live: Set<number>;
   #mutual = 0;
 
-  /** `addresses[i]` is the address peer i advertises. */
-  constructor(addresses: readonly string[]) {
+  /** `addresses[i]` is the address peer i advertises; the first `live` (default all) run. */
+  constructor(addresses: readonly string[], live = addresses.length) {
     this.#addresses = addresses;
     this.#index = new Map(addresses.map((a, i) => [a, i]));
     this.#views = addresses.map(() => new Map());
+    this.#live = new Set(Array.from({ length: live }, (_, i) => i));
   }
 
+  /** Peers running, whose links count. */
   get size(): number {
-    return this.#addresses.length;
+    return this.#live.size;
+  }
+
+  /** Indices of the running peers, ascending. */
+  get live(): number[] {
+    return [...this.#live].sort((a, b) => a - b);
+  }
+
+  /** Peer `i` starts (again): it reports links from nothing. */
+  started(i: number): void {
+    this.ended(i);
+    this.#live.add(i);
+  }
+
+  /** Peer `i` ended (a fault): its links are gone with it, whatever the others report yet. */
+  ended(i: number): void {
+    const view = this.#views[i];
+    if (view === undefined) return;
+    for (const address of view.keys()) if (this.#reportedBy(address, i)) this.#mutual--;
+    view.clear();
+    this.#live.delete(i);
   }
 
   /** Pairs linked in both directions. */
@@ -90,6 +114,21 @@ export class MeshState {
       if (index !== undefined && index !== i) result.push(index);
     }
     return result.sort((a, b) => a - b);
+  }
+
+  /**
+   * How many of peer `i`'s links lead to a peer that runs: its emulated neighbours the emulator
+   * has not seen end, plus its links outside the emulation. A peer that was killed is still in
+   * its senders' views until they notice (a reset, or the heartbeat), and what they send it then
+   * is no delivery the network could make.
+   */
+  liveReceivers(i: number): number {
+    let count = 0;
+    for (const address of this.#views[i]?.keys() ?? []) {
+      const index = this.#index.get(address);
+      if (index === undefined || (index !== i && this.#live.has(index))) count++;
+    }
+    return count;
   }
 
   /** Addresses peer `i` reports linked that are no emulated peer's. */

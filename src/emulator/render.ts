@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { EmulationProgress } from './emulate.js';
+import { describeFault } from './faults.js';
 import { overlayRows } from './overlay-render.js';
 import type { ConnectionCounts, EmulationResult, PeerReport, SocketCounts } from './result.js';
 
@@ -205,6 +206,8 @@ export function renderSummary(result: EmulationResult): string {
         ? 'no deliveries measured'
         : `p50 ${formatDuration(latencyMs.p50)}, p90 ${formatDuration(latencyMs.p90)}, p99 ${formatDuration(latencyMs.p99)}, max ${formatDuration(latencyMs.max)} over ${latencyMs.count} deliveries`,
     ],
+    ['seed', String(result.seed)],
+    ...result.faults.map((f): [string, string] => ['fault', describeFault(f)]),
   ];
   if (result.overlay !== null) rows.push(...overlayRows(result.overlay, config.peers));
   const width = Math.max(...rows.map(([label]) => label.length));

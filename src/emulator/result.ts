@@ -1,3 +1,4 @@
+import type { AppliedFault } from './faults.js';
 import type { LatencyStats } from './latency.js';
 import type { OverlayReport } from './overlay-result.js';
 
@@ -122,4 +123,8 @@ export interface EmulationResult {
   readonly overlay: OverlayReport | null;
   /** One line per problem (a taken port, a dead thread), for people. */
   readonly failures: readonly string[];
+  /** Seed of the run's choices (gossip phases, the faults' schedule and peers, link delays). */
+  readonly seed: number;
+  /** The faults carried out during the measured window, in order (`--kill`, `--scenario`, ...). */
+  readonly faults: readonly AppliedFault[];
 }

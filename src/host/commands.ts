@@ -1,5 +1,6 @@
 import { type MessagePort, threadId } from 'node:worker_threads';
 import { trafficCounts } from '../metrics/traffic.js';
+import type { LinkShape } from '../scenario/model.js';
 import type { HostCommand, HostMessage } from './messages.js';
 
 /** What a hosted task does with the commands that concern it. */
@@ -14,11 +15,13 @@ export interface CommandHandlers {
   counters?(): void;
   /** The stop that follows is a crash: no goodbyes. */
   kill?(): void;
+  /** A new link shape, or a healed partition (`undefined`: re-read the network). */
+  reshape?(shape: LinkShape | null | undefined): void;
 }
 
 /**
  * Serves the commands arriving on a hosted task's port: `join`, `break-link`, `pause-gossip`,
- * `broadcast`, `counters` and `kill` go to `on`, `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
+ * `broadcast`, `counters`, `kill` and `reshape` go to `on`, `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
  * the host went away without a word (stop rather than run forever).
  */
 export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<void> {
@@ -46,6 +49,9 @@ export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<v
         case 'kill':
           on.kill?.();
           resolve();
+          return;
+        case 'reshape':
+          on.reshape?.(command.shape);
           return;
         case 'report':
           port.postMessage({

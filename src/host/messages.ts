@@ -3,6 +3,7 @@ import type { TrafficCounts } from '../metrics/traffic.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { OverlayPeerOptions } from '../peer/overlay-peer.js';
 import type { PeerOptions } from '../peer/peer.js';
+import type { LinkShape } from '../scenario/model.js';
 
 /**
  * The contract between a host (the emulator's main thread) and the worker adapter that runs one
@@ -36,8 +37,10 @@ export type HostCommand =
   | { readonly type: 'broadcast' }
   /** Report totals as a `counters` event (overlay peers). */
   | { readonly type: 'counters' }
-  /** Stop at once, without goodbyes, as a crash would. */
-  | { readonly type: 'kill' };
+  /** Die without a goodbye: every socket destroyed, as a crash would (emulate's `kill`). */
+  | { readonly type: 'kill' }
+  /** The emulated network changed: a new link shape, or a partition healed (peer/shaping.ts). */
+  | { readonly type: 'reshape'; readonly shape?: LinkShape | null };
 
 /**
  * What a hosted peer tells its host over the port. A `report` is posted after every event the

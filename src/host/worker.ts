@@ -17,7 +17,6 @@ export default async function hostPeer({
 }: HostedPeerTask): Promise<HostResult> {
   countTraffic();
   const peer = isOverlayOptions(options) ? new OverlayPeer(options) : new Peer(options);
-  let graceful = true;
   const post = (message: HostMessage): void => port.postMessage(message);
   const metered = meterBytes
     ? meterPeer((bytesIn, bytesOut) => post({ type: 'bytes', bytesIn, bytesOut }))
@@ -25,6 +24,7 @@ export default async function hostPeer({
   const as = <T>(fn: () => T): T => (metered === undefined ? fn() : metered.run(fn));
   peer.events.subscribe((event) => post({ type: 'event', event }));
 
+  let killed = false;
   const stopRequested = serveCommands(port, {
     // Sockets a command opens belong to this peer's byte meter too.
     join: (address) => as(() => peer.join(address)),
@@ -37,7 +37,10 @@ export default async function hostPeer({
       if (peer instanceof OverlayPeer) peer.reportCounters();
     },
     kill: () => {
-      graceful = false;
+      killed = true;
+    },
+    reshape: (shape) => {
+      if (peer instanceof Peer) peer.reshape(shape);
     },
   });
 
@@ -57,7 +60,8 @@ export default async function hostPeer({
     throw error;
   }
   await stopRequested;
-  await (peer instanceof OverlayPeer ? peer.stop(graceful) : peer.stop());
+  if (peer instanceof OverlayPeer) await peer.stop(!killed);
+  else await (killed ? peer.kill() : peer.stop());
   metered?.leave();
   // Closing after the last event: the host's 'close' comes after every message posted before it.
   port.close();

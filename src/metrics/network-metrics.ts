@@ -33,6 +33,7 @@ const CODES: Readonly<Record<ReasonCode, true>> = {
   PROBE_DONE: true,
   IDLE_NON_LINK: true,
   BROKEN_ON_PURPOSE: true,
+  HEARTBEAT_TIMEOUT: true,
   BAD_ADDRESS: true,
   OVERLAY_ORIGINAL_PEER: true,
   OVERLAY_FULL_MESH_PEER: true,

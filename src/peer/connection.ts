@@ -4,6 +4,8 @@ import { type Reason, reason } from '../core/reasons.js';
 import { formatHostPort } from '../protocol/address.js';
 import { FrameDecoder } from '../protocol/frame.js';
 import { decodeMessage, encodeMessage, type Message } from '../protocol/messages.js';
+import { now } from './clock.js';
+import type { LinkShaping, ShapedWriter } from './shaping.js';
 
 /**
  * Bytes we let pile up unsent on one socket before deciding the remote is not reading. A peer
@@ -85,15 +87,22 @@ export class Connection implements LinkConnection {
   #pacedBytes = 0;
   #paceTimer: NodeJS.Timeout | undefined;
   readonly #decoder = new FrameDecoder();
+  /** Link shaping between us and the socket (emulate's latency, loss, partitions), if any. */
+  readonly #shaped: ShapedWriter | undefined;
+  /** When a byte last arrived, and when we last wrote a frame: the heartbeat reads them. */
+  lastHeardAt = now();
+  lastSentAt = now();
 
   constructor(
     readonly socket: Socket,
     readonly direction: Direction,
     private readonly handlers: ConnectionHandlers,
     remote?: string,
+    shaping?: LinkShaping,
   ) {
     this.remote =
       remote ?? formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 });
+    this.#shaped = shaping?.attach(socket, direction, remote);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -144,23 +153,26 @@ export class Connection implements LinkConnection {
   /** Writes an encoded frame; used to send one gossip frame to many peers without re-encoding. */
   write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
-    if (this.socket.writableLength + this.#pacedBytes + frame.length > MAX_UNSENT_BYTES) {
-      this.destroy(
-        reason(
-          'NOT_READING',
-          `the peer is not reading (${this.socket.writableLength} bytes unsent)`,
-        ),
-      );
+    const unsent = this.socket.writableLength + this.#pacedBytes + (this.#shaped?.queuedBytes ?? 0);
+    if (unsent + frame.length > MAX_UNSENT_BYTES) {
+      this.destroy(reason('NOT_READING', `the peer is not reading (${unsent} bytes unsent)`));
       return;
     }
+    this.lastSentAt = now();
     if (this.#gapMs === 0) {
       this.#lastWriteAt = performance.now();
-      this.socket.write(frame);
+      this.#send(frame);
       return;
     }
     this.#paced.push(frame);
     this.#pacedBytes += frame.length;
     this.#drain();
+  }
+
+  /** Hands a frame to the socket, through the link shaping when there is one. */
+  #send(frame: Buffer): void {
+    if (this.#shaped === undefined) this.socket.write(frame);
+    else this.#shaped.write(frame);
   }
 
   #drain(): void {
@@ -177,8 +189,18 @@ export class Connection implements LinkConnection {
     if (frame === undefined) return;
     this.#pacedBytes -= frame.length;
     this.#lastWriteAt = performance.now();
-    this.socket.write(frame);
+    this.#send(frame);
     if (this.#paced.length > 0) this.#drain();
+  }
+
+  /**
+   * Closes at once as a broken link: unlike `destroy`, the link is dialed again (the heartbeat
+   * found it silent: the remote may be behind a partition, not gone).
+   */
+  fail(why: Reason): void {
+    this.#reason ??= why;
+    this.clearDeadline();
+    this.socket.destroy();
   }
 
   /** Sends what is queued, then closes; destroys the socket if it does not close in time. */
@@ -187,7 +209,8 @@ export class Connection implements LinkConnection {
     this.#reason = why;
     this.#closedLocally = true;
     this.clearDeadline();
-    this.socket.end();
+    if (this.#shaped === undefined) this.socket.end();
+    else this.#shaped.end();
     this.#closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
   }
 
@@ -203,6 +226,7 @@ export class Connection implements LinkConnection {
 
   #onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastHeardAt = now();
     let frames: Buffer[];
     try {
       frames = this.#decoder.push(chunk);
@@ -246,6 +270,7 @@ export class Connection implements LinkConnection {
     this.#closed = true;
     this.clearDeadline();
     clearTimeout(this.#closeTimer);
+    this.#shaped?.drop();
     clearTimeout(this.#paceTimer);
     this.handlers.close(this, this.#reason ?? reason('CLOSED_BY_PEER', 'closed'));
   }

@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS, type PeerLimits } from './limits.js';
+import type { ShapingConfig } from './shaping.js';
 
 /** How one peer is configured: the CLI's flags, the emulator's and the tests' settings. */
 export interface PeerOptions {
@@ -26,6 +27,8 @@ export interface PeerOptions {
    * every claim, as the original does: a knob for measuring what the proofs cost.
    */
   readonly proveAddresses?: boolean;
+  /** Link shaping and partitions between this peer and its sockets (emulate's faults). */
+  readonly shaping?: ShapingConfig;
 }
 
 /** Every default of a peer, in one place: the CLI, the emulator and `Peer` read them here. */

@@ -4,6 +4,7 @@ import { type LinkView, PeerTable } from '../core/peer-table.js';
 import { reason } from '../core/reasons.js';
 import { formatHostPort } from '../protocol/address.js';
 import { Feature, type Identity } from '../protocol/messages.js';
+import type { LinkShape } from '../scenario/model.js';
 import { Arbiter } from './arbiter.js';
 import { now } from './clock.js';
 import { Connection } from './connection.js';
@@ -11,19 +12,21 @@ import type { PeerContext } from './context.js';
 import { Dialer } from './dialer.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
+import { Heartbeat } from './heartbeat.js';
 import { Inbound } from './inbound.js';
 import { ListenError, type Listening, listenAsPeer } from './listen.js';
 import { MeshDriver } from './mesh-driver.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolveOptions } from './options.js';
 import { Outbound } from './outbound.js';
 import { AddressProver } from './prover.js';
+import { LinkShaping } from './shaping.js';
 
 export type { LinkView, PeerOptions };
 export { ListenError };
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof];
+const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof, Feature.heartbeat];
 const STOPPING = reason('STOPPING', 'this peer is stopping');
 
 /**
@@ -41,6 +44,8 @@ export class Peer {
   readonly nodeId: string;
   readonly #options: ResolvedPeerOptions;
   readonly #ctx: PeerContext;
+  readonly #shaping: LinkShaping | undefined;
+  readonly #heartbeat: Heartbeat;
   #server: Server | undefined;
   #advertised = '';
   #port = 0;
@@ -52,6 +57,7 @@ export class Peer {
     const resolved = resolveOptions(options);
     this.#options = resolved;
     this.nodeId = options.nodeId ?? randomBytes(16).toString('hex');
+    this.#shaping = options.shaping === undefined ? undefined : new LinkShaping(options.shaping);
     const { limits } = resolved;
     const table = new PeerTable<Connection>();
     const identity = (): Identity => ({ nodeId: this.nodeId, features: FEATURES });
@@ -121,6 +127,9 @@ export class Peer {
     outbound = new Outbound(ctx);
     arbiter = new Arbiter(ctx);
     this.#ctx = ctx;
+    this.#heartbeat = new Heartbeat(resolved.periodMs, function* () {
+      for (const link of ctx.table.values()) yield link.connection;
+    });
   }
 
   /** The address we announce to peers (`--address` and the listening port). */
@@ -175,6 +184,7 @@ export class Peer {
       nodeId: this.nodeId,
     });
     this.#ctx.mesh.start();
+    this.#heartbeat.start();
     if (connect !== undefined) this.#ctx.outbound.learn(connect, true);
   }
 
@@ -209,6 +219,22 @@ export class Peer {
     return true;
   }
 
+  /**
+   * Dies as a killed process would: every socket destroyed, no goodbye (the emulator's `kill`).
+   * Its peers see broken links and try to reconnect.
+   */
+  kill(): Promise<void> {
+    this.#goodbye = false;
+    return this.stop();
+  }
+
+  /** Emulated network changed: a new link shape, or a partition healed (see shaping.ts). */
+  reshape(shape?: LinkShape | null): void {
+    this.#shaping?.update(shape);
+  }
+
+  #goodbye = true;
+
   /** Says goodbye to the peers that understand it, closes every socket and timer. Idempotent. */
   async stop(): Promise<void> {
     // A stop that arrives while the port is being bound waits for the bind, then undoes it.
@@ -222,6 +248,7 @@ export class Peer {
   async #stop(): Promise<void> {
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
+    this.#heartbeat.stop();
     const { connections, dialer, prover, mesh } = this.#ctx;
     mesh.stop();
     dialer.stop();
@@ -233,6 +260,10 @@ export class Peer {
         ),
     );
     for (const connection of connections) {
+      if (!this.#goodbye) {
+        connection.destroy(STOPPING);
+        continue;
+      }
       if (connection.identity?.features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
       connection.close(STOPPING);
     }
@@ -273,6 +304,7 @@ export class Peer {
         },
       },
       remote,
+      this.#shaping,
     );
     ctx.connections.add(connection);
     return connection;

@@ -34,6 +34,8 @@ export type Message =
   | ({ readonly type: 'known_peers'; readonly peers: readonly string[] } & Identity)
   | { readonly type: 'random_message'; readonly text: string }
   | { readonly type: 'goodbye' }
+  /** "Still here": sent on a link that carried nothing for a period (Feature.heartbeat). */
+  | { readonly type: 'heartbeat' }
   | { readonly type: 'address_proof'; readonly nonce: string }
   | OverlayMessage;
 
@@ -47,6 +49,11 @@ export const Feature = {
   goodbye: 'goodbye',
   /** Answers dial-back probes with `address_proof`, so its advertised address can be proven. */
   proof: 'proof',
+  /**
+   * Sends something at least once a period (a `heartbeat` frame when nothing else), so a link
+   * silent for a few periods can be declared dead (core/liveness.ts).
+   */
+  heartbeat: 'heartbeat',
   /** Speaks the HyParView + Plumtree overlay (`hv_*` and `pt_*` frames, `--overlay hyparview`). */
   hyparview: 'hyparview',
 } as const;
@@ -130,6 +137,7 @@ function decodeData(type: unknown, data: Json): ParseResult<Message> {
       return { ok: true, value: { type, text } };
     }
     case 'goodbye':
+    case 'heartbeat':
       return { ok: true, value: { type } };
     case 'address_proof':
       if (!(typeof data.nonce === 'string' && NONCE.test(data.nonce))) {
@@ -183,6 +191,7 @@ export function toWire(message: Message): { type: MessageType; data: Json } {
     case 'random_message':
       return { type: message.type, data: { data: message.text } };
     case 'goodbye':
+    case 'heartbeat':
       return { type: message.type, data: {} };
     case 'address_proof':
       return { type: message.type, data: { nonce: message.nonce } };
