@@ -1,15 +1,10 @@
+import type { LatencyStats } from '../report/summary.js';
 import { Durations } from './durations.js';
 
 /** Message latency: matching sends to receipts, and the figures of their delays. */
 
-/** Latency figures in milliseconds, as the emulator's result keeps them. */
-export interface LatencyStats {
-  readonly count: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-}
+/** Latency figures in milliseconds: one shape for the emulator and the simulator. */
+export type { LatencyStats } from '../report/summary.js';
 
 /** Every latency figure a `MessageLog` gives, in milliseconds. */
 export interface LatencyFigures extends LatencyStats {
