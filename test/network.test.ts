@@ -5,7 +5,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import type { PeerEvent, PeerEventOf } from '../src/peer/events.js';
 import { Peer } from '../src/peer/peer.js';
-import { startPeer, stopAll, TEST_PEER } from './support/network.js';
+import { startChain, startPeer, stopAll, TEST_PEER } from './support/network.js';
 import { isFullMesh, nextEvent, until } from './support/wait.js';
 
 /** Peers a test started; all stopped when the test ends, whatever happened. */
@@ -150,19 +150,7 @@ describe('joining', () => {
   test('20 peers started at the same instant in a chain end in a full mesh, burst after burst', async (t) => {
     // The original ended 2 bursts of 4 with an island; every burst here must end meshed.
     for (let burst = 0; burst < 4; burst++) {
-      const peers: Peer[] = [];
-      const base = await findFreePortRange(20);
-      for (let i = 0; i < 20; i++) {
-        peers.push(
-          new Peer({
-            ...TEST_PEER,
-            port: base + i,
-            ...(i === 0 ? {} : { connect: `127.0.0.1:${base + i - 1}` }),
-          }),
-        );
-      }
-      t.after(() => stopAll(peers));
-      await Promise.all(peers.map((p) => p.start()));
+      const { peers } = await startChain(t, 20);
       await meshed(peers, `the 20-peer chain of burst ${burst} in a full mesh`);
       await stopAll(peers);
     }

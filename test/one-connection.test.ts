@@ -10,7 +10,7 @@ import { canReadTcpTable, countAcceptedConnections } from '../src/emulator/socke
 import { Peer } from '../src/peer/peer.js';
 import { encodeMessage } from '../src/protocol/messages.js';
 import { json, record } from './support/fixtures.js';
-import { startPeer, stopAll, TEST_PEER } from './support/network.js';
+import { startChain, startPeer, TEST_PEER } from './support/network.js';
 import { RawClient } from './support/raw-client.js';
 import { listener } from './support/server.js';
 import { isFullMesh, nextEvent, settlesAt, until, WAIT_TIMEOUT_MS } from './support/wait.js';
@@ -20,19 +20,7 @@ test('20 peers started at once hold exactly one TCP connection per link, counted
     t.skip('no /proc/net/tcp here');
     return;
   }
-  const base = await findFreePortRange(20);
-  const peers: Peer[] = [];
-  for (let i = 0; i < 20; i++) {
-    peers.push(
-      new Peer({
-        ...TEST_PEER,
-        port: base + i,
-        ...(i === 0 ? {} : { connect: `127.0.0.1:${base + i - 1}` }),
-      }),
-    );
-  }
-  t.after(() => stopAll(peers));
-  await Promise.all(peers.map((p) => p.start()));
+  const { peers, base } = await startChain(t, 20);
   await until(peers, () => isFullMesh(peers), 'a full mesh of 20');
   const count = () => countAcceptedConnections(base, base + 19);
   // Duplicates, probes and refused claims are closed within about a second of the mesh forming

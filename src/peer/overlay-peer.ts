@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:net';
 import type { CoreInput, CoreOutput, NodeRef } from '../core/machine.js';
 import { createRng } from '../core/rng.js';
-import { formatHostPort } from '../protocol/address.js';
 import type { Message } from '../protocol/messages.js';
 import { now } from './clock.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
 import { type LinkView, PeerTable } from '../core/peer-table.js';
 import { reason } from '../core/reasons.js';
-import { formatHostPort } from '../protocol/address.js';
 import { Feature, type Identity } from '../protocol/messages.js';
 import type { LinkShape } from '../scenario/model.js';
 import { Arbiter } from './arbiter.js';
