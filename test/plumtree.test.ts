@@ -149,6 +149,19 @@ describe('GRAFT', () => {
     assert.equal(sends(node.fire('pt:graft:x'), 'pt_graft')[0]?.to.id, ref(3).id);
   });
 
+  test('when the tree copy comes late after a GRAFT repair, the grafted link goes back to lazy', () => {
+    const node = tree([1], [2]);
+    node.from(ref(2), { type: 'pt_ihave', ids: [{ id: 'x', hops: 2 }] });
+    node.fire('pt:graft:x');
+    node.from(ref(2), gossip('x', 2));
+    const late = node.from(ref(1), gossip('x', 5));
+    assert.deepEqual(
+      sends(late, 'pt_prune').map((s) => s.to.id),
+      [ref(2).id],
+    );
+    assert.deepEqual(node.core.tree, { eager: [ref(1).id], lazy: [ref(2).id] });
+  });
+
   test('a GRAFT is answered with the payload and puts its sender on the tree', () => {
     const node = tree([1], [2]);
     node.feed({ kind: 'broadcast', id: 'm1', payload: 'hello' });

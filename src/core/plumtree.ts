@@ -44,6 +44,8 @@ interface Seen {
   /** The neighbor our first copy came from (undefined: we sent it). */
   parent: NodeRef | undefined;
   hops: number;
+  /** Set when the first copy answered our timed-out GRAFT: the neighbor that answered it. */
+  repairedBy: string | undefined;
 }
 
 interface Announcer {
@@ -78,9 +80,16 @@ export class Plumtree {
   /** Ids announced by IHAVE and not delivered yet, with who announced them. */
   readonly #missing = new Map<string, Announcer[]>();
   readonly #missingByPeer = new Map<string, number>();
-  /** Lazy-push ids waiting for the next IHAVE batch, by neighbor. */
-  readonly #queue = new Map<string, IHaveEntry[]>();
+  /**
+   * Lazy-push ids waiting for their IHAVE, by neighbor, each due `ihaveDelayMs` after it was
+   * queued. Every id waits the full delay (a batch no longer takes along ids queued just before
+   * it leaves), so on a lazy link the end that had the message first announces it first, and the
+   * other end, knowing it holds it, stays silent.
+   */
+  readonly #queue = new Map<string, Array<IHaveEntry & { due: number }>>();
   readonly #graftAnswers = new Map<string, Budget>();
+  /** Missing ids we sent a GRAFT for, and to whom (at most one entry per missing id). */
+  readonly #grafted = new Map<string, string>();
   #dispatchArmed = false;
 
   constructor(
@@ -139,7 +148,11 @@ export class Plumtree {
     const now = this.env.now();
     if (this.#seen.has(id, now)) return;
     this.stats.broadcasts++;
-    this.#seen.set(id, { holders: new Set(), parent: undefined, hops: 0 }, now);
+    this.#seen.set(
+      id,
+      { holders: new Set(), parent: undefined, hops: 0, repairedBy: undefined },
+      now,
+    );
     this.#payloads.set(id, { payload, hops: 1 }, now);
     this.#push(id, payload, 1, undefined, out);
   }
@@ -176,6 +189,24 @@ export class Plumtree {
     if (seen !== undefined) {
       this.stats.duplicates++;
       seen.holders.add(from.id);
+      if (
+        seen.repairedBy !== undefined &&
+        seen.repairedBy !== from.id &&
+        this.#isNeighbor(from.id)
+      ) {
+        // The tree's copy came after all, only late (a loaded path): the GRAFT was a one-off
+        // repair, so the grafted link goes back to lazy and the tree keeps its link. Pruning the
+        // tree's link instead, as on any duplicate, rewired the shared tree on every late copy:
+        // over TCP under load that was most of the PRUNEs and the GRAFTs that followed them.
+        const repairer = this.#eager.get(seen.repairedBy);
+        seen.repairedBy = undefined;
+        if (repairer !== undefined) {
+          this.#makeLazy(repairer);
+          send(out, repairer, { type: 'pt_prune' });
+          this.stats.prunesSent++;
+        }
+        return;
+      }
       if (this.#isNeighbor(from.id)) {
         this.#makeLazy(from);
         send(out, from, { type: 'pt_prune' });
@@ -186,7 +217,9 @@ export class Plumtree {
     const announcers = this.#missing.get(id);
     const holders = new Set([from.id]);
     for (const a of announcers ?? []) holders.add(a.peer.id);
-    this.#seen.set(id, { holders, parent: from, hops }, now);
+    const grafted = this.#grafted.get(id);
+    const repairedBy = grafted === from.id ? grafted : undefined;
+    this.#seen.set(id, { holders, parent: from, hops, repairedBy }, now);
     const onward = Math.min(hops + 1, MAX_HOPS);
     this.#payloads.set(id, { payload, hops: onward }, now);
     this.#forgetMissing(id, out);
@@ -284,6 +317,7 @@ export class Plumtree {
       return;
     }
     this.#makeEager(next.peer);
+    this.#grafted.set(id, next.peer.id);
     send(out, next.peer, { type: 'pt_graft', id });
     this.stats.graftsSent++;
     setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
@@ -317,7 +351,7 @@ export class Plumtree {
         this.stats.dropped++;
         continue;
       }
-      entries.push({ id, hops });
+      entries.push({ id, hops, due: this.env.now() + this.options.ihaveDelayMs });
       this.#queue.set(peer.id, entries);
     }
     if (this.#queue.size > 0 && !this.#dispatchArmed) {
@@ -329,18 +363,35 @@ export class Plumtree {
   #dispatch(out: Out): void {
     this.#dispatchArmed = false;
     const now = this.env.now();
+    let next = Number.POSITIVE_INFINITY;
     for (const [peerId, queued] of this.#queue) {
       const peer = this.#lazy.get(peerId) ?? this.#eager.get(peerId);
-      if (peer === undefined) continue;
-      const entries = queued.filter((e) => !this.#seen.get(e.id, now)?.holders.has(peerId));
-      for (let start = 0; start < entries.length; start += MAX_IHAVE_IDS) {
-        const ids = entries.slice(start, start + MAX_IHAVE_IDS);
-        send(out, peer, { type: 'pt_ihave', ids });
+      if (peer === undefined) {
+        this.#queue.delete(peerId);
+        continue;
+      }
+      const ids: IHaveEntry[] = [];
+      const later = queued.filter((e) => {
+        if (e.due > now) return true;
+        if (!this.#seen.get(e.id, now)?.holders.has(peerId)) ids.push({ id: e.id, hops: e.hops });
+        return false;
+      });
+      for (let start = 0; start < ids.length; start += MAX_IHAVE_IDS) {
+        const batch = ids.slice(start, start + MAX_IHAVE_IDS);
+        send(out, peer, { type: 'pt_ihave', ids: batch });
         this.stats.ihaveFramesSent++;
-        this.stats.ihaveIdsSent += ids.length;
+        this.stats.ihaveIdsSent += batch.length;
+      }
+      if (later.length === 0) this.#queue.delete(peerId);
+      else {
+        this.#queue.set(peerId, later);
+        next = Math.min(next, later[0]?.due ?? next);
       }
     }
-    this.#queue.clear();
+    if (next !== Number.POSITIVE_INFINITY) {
+      this.#dispatchArmed = true;
+      setTimer(out, IHAVE_TIMER, Math.max(1, next - now));
+    }
   }
 
   #forgetMissing(id: string, out: Out): void {
@@ -348,6 +399,7 @@ export class Plumtree {
     if (announcers === undefined) return;
     for (const a of announcers) this.#countDown(a.peer.id);
     this.#missing.delete(id);
+    this.#grafted.delete(id);
     out.push({ kind: 'cancel-timer', key: GRAFT_TIMER + id });
   }
 

@@ -56,3 +56,9 @@ export async function sendJoinsInWaves(
     }, sentAt + JOIN_WAVE_MAX_MS);
   }
 }
+
+/**
+ * Longest wait for the warm-up message (`OverlayEmulation.warmUp`) to reach every peer before the
+ * measured window opens anyway.
+ */
+export const WARM_UP_MS = 5_000;
