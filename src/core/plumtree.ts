@@ -88,6 +88,8 @@ export class Plumtree {
    */
   readonly #queue = new Map<string, Array<IHaveEntry & { due: number }>>();
   readonly #graftAnswers = new Map<string, Budget>();
+  /** Timed-out GRAFTs we may send (see `graftBurst`). */
+  readonly #grafts: Budget;
   /** Missing ids we sent a GRAFT for, and to whom (at most one entry per missing id). */
   readonly #grafted = new Map<string, string>();
   #dispatchArmed = false;
@@ -96,6 +98,7 @@ export class Plumtree {
     private readonly env: CoreEnv,
     private readonly options: OverlayOptions,
   ) {
+    this.#grafts = new Budget(options.graftBurst, options.graftRefillMs, env.now());
     this.#seen = new ExpiringMap(options.seenCacheMax, options.seenRetentionMs);
     this.#payloads = new ExpiringMap(options.payloadCacheMax, options.payloadRetentionMs);
   }
@@ -314,6 +317,13 @@ export class Plumtree {
     }
     if (next === undefined || this.#seen.has(id, this.env.now())) {
       this.#forgetMissing(id, out);
+      return;
+    }
+    if (!this.#grafts.take(this.env.now())) {
+      // Out of GRAFTs: the announcer stays first in line, and the tree gets more time.
+      announcers.unshift(next);
+      this.#missingByPeer.set(next.peer.id, (this.#missingByPeer.get(next.peer.id) ?? 0) + 1);
+      setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
       return;
     }
     this.#makeEager(next.peer);

@@ -24,7 +24,7 @@ import { type FaultHooks, faultHooks } from './fault-hooks.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { OverlayEmulation } from './overlay-emulation.js';
-import { sendJoinsInWaves, WARM_UP_MS } from './overlay-joins.js';
+import { sendJoinsInWaves, settle, WARM_UP_MS } from './overlay-joins.js';
 import { type PeerOutcome, PeerPool } from './pool.js';
 import { startRate } from './rate.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
@@ -431,6 +431,7 @@ export async function runEmulation(
   if (outcome === 'done' && !failed() && (config.durationMs > 0 || holding)) {
     enter('running');
     if (overlay !== undefined) {
+      await settle(() => mesh.mutualLinks, waitFor, failed);
       await overlay.warmUp(handles, errors, waitFor, now() + WARM_UP_MS);
       await overlay.counters('before', handles, errors, waitFor, deadline + config.durationMs);
     }
