@@ -8,15 +8,15 @@
  * Eager and lazy peers are always HyParView neighbors, so Plumtree never makes the driver dial;
  * IHAVE and GRAFT from non-neighbors are ignored. Every table is capped (see `OverlayOptions`).
  */
-import { MAX_HOPS, MAX_IHAVE_IDS } from '../protocol/limits.js';
+import { MAX_HOPS } from '../protocol/limits.js';
 import type { BroadcastMessage, IHaveEntry } from '../protocol/overlay-messages.js';
 import { Budget } from './budget.js';
 import { ExpiringMap } from './expiring-map.js';
+import { IHAVE_TIMER, IHaveQueue } from './ihave-queue.js';
 import type { CoreEnv, NodeRef } from './machine.js';
 import type { OverlayOptions } from './overlay-options.js';
 import { type Out, send, setTimer } from './overlay-output.js';
 
-const IHAVE_TIMER = 'pt:ihave';
 const GRAFT_TIMER = 'pt:graft:';
 
 /** Counters for reach and redundancy figures; drivers sum them over peers. */
@@ -80,24 +80,18 @@ export class Plumtree {
   /** Ids announced by IHAVE and not delivered yet, with who announced them. */
   readonly #missing = new Map<string, Announcer[]>();
   readonly #missingByPeer = new Map<string, number>();
-  /**
-   * Lazy-push ids waiting for their IHAVE, by neighbor, each due `ihaveDelayMs` after it was
-   * queued. Every id waits the full delay (a batch no longer takes along ids queued just before
-   * it leaves), so on a lazy link the end that had the message first announces it first, and the
-   * other end, knowing it holds it, stays silent.
-   */
-  readonly #queue = new Map<string, Array<IHaveEntry & { due: number }>>();
+  readonly #ihaves: IHaveQueue;
   readonly #graftAnswers = new Map<string, Budget>();
   /** Timed-out GRAFTs we may send (see `graftBurst`). */
   readonly #grafts: Budget;
   /** Missing ids we sent a GRAFT for, and to whom (at most one entry per missing id). */
   readonly #grafted = new Map<string, string>();
-  #dispatchArmed = false;
 
   constructor(
     private readonly env: CoreEnv,
     private readonly options: OverlayOptions,
   ) {
+    this.#ihaves = new IHaveQueue(options, this.stats);
     this.#grafts = new Budget(options.graftBurst, options.graftRefillMs, env.now());
     this.#seen = new ExpiringMap(options.seenCacheMax, options.seenRetentionMs);
     this.#payloads = new ExpiringMap(options.payloadCacheMax, options.payloadRetentionMs);
@@ -113,13 +107,11 @@ export class Plumtree {
 
   /** Sizes of the bounded tables, for tests and memory figures. */
   get tableSizes(): { seen: number; payloads: number; missing: number; queued: number } {
-    let queued = 0;
-    for (const entries of this.#queue.values()) queued += entries.length;
     return {
       seen: this.#seen.size,
       payloads: this.#payloads.size,
       missing: this.#missing.size,
-      queued,
+      queued: this.#ihaves.size,
     };
   }
 
@@ -136,7 +128,7 @@ export class Plumtree {
   neighborDown(id: string, out: Out): void {
     this.#eager.delete(id);
     this.#lazy.delete(id);
-    this.#queue.delete(id);
+    this.#ihaves.drop(id);
     this.#graftAnswers.delete(id);
     for (const [messageId, announcers] of this.#missing) {
       const kept = announcers.filter((a) => a.peer.id !== id);
@@ -179,8 +171,14 @@ export class Plumtree {
 
   /** Handles a timer of this layer; false when `key` is not one. */
   timer(key: string, out: Out): boolean {
-    if (key === IHAVE_TIMER) this.#dispatch(out);
-    else if (key.startsWith(GRAFT_TIMER)) this.#onGraftTimer(key.slice(GRAFT_TIMER.length), out);
+    if (key === IHAVE_TIMER) {
+      this.#ihaves.dispatch(
+        this.env.now(),
+        (id) => this.#lazy.get(id) ?? this.#eager.get(id),
+        (peer, id) => this.#seen.get(id, this.env.now())?.holders.has(peer) ?? false,
+        out,
+      );
+    } else if (key.startsWith(GRAFT_TIMER)) this.#onGraftTimer(key.slice(GRAFT_TIMER.length), out);
     else return false;
     return true;
   }
@@ -354,54 +352,11 @@ export class Plumtree {
       send(out, peer, { type: 'pt_gossip', id, payload, hops });
       this.stats.payloadSent++;
     }
-    for (const peer of this.#lazy.values()) {
-      if (peer.id === except) continue;
-      const entries = this.#queue.get(peer.id) ?? [];
-      if (entries.length >= this.options.ihaveQueueMax) {
-        this.stats.dropped++;
-        continue;
-      }
-      entries.push({ id, hops, due: this.env.now() + this.options.ihaveDelayMs });
-      this.#queue.set(peer.id, entries);
-    }
-    if (this.#queue.size > 0 && !this.#dispatchArmed) {
-      this.#dispatchArmed = true;
-      setTimer(out, IHAVE_TIMER, this.options.ihaveDelayMs);
-    }
-  }
-
-  #dispatch(out: Out): void {
-    this.#dispatchArmed = false;
     const now = this.env.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (const [peerId, queued] of this.#queue) {
-      const peer = this.#lazy.get(peerId) ?? this.#eager.get(peerId);
-      if (peer === undefined) {
-        this.#queue.delete(peerId);
-        continue;
-      }
-      const ids: IHaveEntry[] = [];
-      const later = queued.filter((e) => {
-        if (e.due > now) return true;
-        if (!this.#seen.get(e.id, now)?.holders.has(peerId)) ids.push({ id: e.id, hops: e.hops });
-        return false;
-      });
-      for (let start = 0; start < ids.length; start += MAX_IHAVE_IDS) {
-        const batch = ids.slice(start, start + MAX_IHAVE_IDS);
-        send(out, peer, { type: 'pt_ihave', ids: batch });
-        this.stats.ihaveFramesSent++;
-        this.stats.ihaveIdsSent += batch.length;
-      }
-      if (later.length === 0) this.#queue.delete(peerId);
-      else {
-        this.#queue.set(peerId, later);
-        next = Math.min(next, later[0]?.due ?? next);
-      }
+    for (const peer of this.#lazy.values()) {
+      if (peer.id !== except) this.#ihaves.add(peer.id, id, hops, now);
     }
-    if (next !== Number.POSITIVE_INFINITY) {
-      this.#dispatchArmed = true;
-      setTimer(out, IHAVE_TIMER, Math.max(1, next - now));
-    }
+    this.#ihaves.arm(out);
   }
 
   #forgetMissing(id: string, out: Out): void {
