@@ -14,10 +14,9 @@ import { Budget } from './budget.js';
 import { ExpiringMap } from './expiring-map.js';
 import { IHAVE_TIMER, IHaveQueue } from './ihave-queue.js';
 import type { CoreEnv, NodeRef } from './machine.js';
+import { type Announcer, GRAFT_TIMER, MissingIds } from './missing-ids.js';
 import type { OverlayOptions } from './overlay-options.js';
-import { type Out, send, setTimer } from './overlay-output.js';
-
-const GRAFT_TIMER = 'pt:graft:';
+import { type Out, send } from './overlay-output.js';
 
 /** Counters for reach and redundancy figures; drivers sum them over peers. */
 export interface PlumtreeStats {
@@ -48,11 +47,6 @@ interface Seen {
   repairedBy: string | undefined;
 }
 
-interface Announcer {
-  readonly peer: NodeRef;
-  readonly hops: number;
-}
-
 export class Plumtree {
   readonly stats: PlumtreeStats = {
     broadcasts: 0,
@@ -77,22 +71,21 @@ export class Plumtree {
   readonly #seen: ExpiringMap<string, Seen>;
   /** Payloads kept for GRAFTs, with the hop count a copy sent now arrives with. */
   readonly #payloads: ExpiringMap<string, { payload: string; hops: number }>;
-  /** Ids announced by IHAVE and not delivered yet, with who announced them. */
-  readonly #missing = new Map<string, Announcer[]>();
-  readonly #missingByPeer = new Map<string, number>();
+  readonly #missing: MissingIds;
   readonly #ihaves: IHaveQueue;
   readonly #graftAnswers = new Map<string, Budget>();
-  /** Timed-out GRAFTs we may send (see `graftBurst`). */
-  readonly #grafts: Budget;
-  /** Missing ids we sent a GRAFT for, and to whom (at most one entry per missing id). */
-  readonly #grafted = new Map<string, string>();
 
   constructor(
     private readonly env: CoreEnv,
     private readonly options: OverlayOptions,
   ) {
     this.#ihaves = new IHaveQueue(options, this.stats);
-    this.#grafts = new Budget(options.graftBurst, options.graftRefillMs, env.now());
+    this.#missing = new MissingIds(env, options, {
+      isNeighbor: (id) => this.#isNeighbor(id),
+      delivered: (id) => this.#seen.has(id, this.env.now()),
+      makeEager: (peer) => this.#makeEager(peer),
+      stats: this.stats,
+    });
     this.#seen = new ExpiringMap(options.seenCacheMax, options.seenRetentionMs);
     this.#payloads = new ExpiringMap(options.payloadCacheMax, options.payloadRetentionMs);
   }
@@ -130,13 +123,7 @@ export class Plumtree {
     this.#lazy.delete(id);
     this.#ihaves.drop(id);
     this.#graftAnswers.delete(id);
-    for (const [messageId, announcers] of this.#missing) {
-      const kept = announcers.filter((a) => a.peer.id !== id);
-      if (kept.length === announcers.length) continue;
-      if (kept.length === 0) this.#forgetMissing(messageId, out);
-      else this.#missing.set(messageId, kept);
-    }
-    this.#missingByPeer.delete(id);
+    this.#missing.neighborDown(id, out);
   }
 
   broadcast(id: string, payload: string, out: Out): void {
@@ -178,7 +165,8 @@ export class Plumtree {
         (peer, id) => this.#seen.get(id, this.env.now())?.holders.has(peer) ?? false,
         out,
       );
-    } else if (key.startsWith(GRAFT_TIMER)) this.#onGraftTimer(key.slice(GRAFT_TIMER.length), out);
+    } else if (key.startsWith(GRAFT_TIMER))
+      this.#missing.onTimer(key.slice(GRAFT_TIMER.length), out);
     else return false;
     return true;
   }
@@ -215,15 +203,15 @@ export class Plumtree {
       }
       return;
     }
-    const announcers = this.#missing.get(id);
+    const announcers = this.#missing.announcers(id);
     const holders = new Set([from.id]);
     for (const a of announcers ?? []) holders.add(a.peer.id);
-    const grafted = this.#grafted.get(id);
+    const grafted = this.#missing.graftedTo(id);
     const repairedBy = grafted === from.id ? grafted : undefined;
     this.#seen.set(id, { holders, parent: from, hops, repairedBy }, now);
     const onward = Math.min(hops + 1, MAX_HOPS);
     this.#payloads.set(id, { payload, hops: onward }, now);
-    this.#forgetMissing(id, out);
+    this.#missing.forget(id, out);
     if (this.#isNeighbor(from.id)) this.#makeEager(from);
     this.#push(id, payload, onward, from.id, out);
     this.stats.delivered++;
@@ -283,52 +271,8 @@ export class Plumtree {
         this.#optimizeLate(from, hops, seen, out);
         continue;
       }
-      const count = this.#missingByPeer.get(from.id) ?? 0;
-      let announcers = this.#missing.get(id);
-      if (announcers?.some((a) => a.peer.id === from.id)) continue;
-      if (
-        count >= this.options.missingPerPeerMax ||
-        (announcers === undefined && this.#missing.size >= this.options.missingMax)
-      ) {
-        this.stats.dropped++;
-        continue;
-      }
-      if (announcers === undefined) {
-        announcers = [];
-        this.#missing.set(id, announcers);
-        setTimer(out, GRAFT_TIMER + id, this.options.graftTimeoutMs);
-      }
-      announcers.push({ peer: from, hops });
-      this.#missingByPeer.set(from.id, count + 1);
+      this.#missing.announced(from, id, hops, out);
     }
-  }
-
-  /** The eager copy did not come in time: ask the next announcer, then wait a round trip. */
-  #onGraftTimer(id: string, out: Out): void {
-    const announcers = this.#missing.get(id);
-    if (announcers === undefined) return;
-    let next: Announcer | undefined;
-    while (next === undefined && announcers.length > 0) {
-      const candidate = announcers.shift() as Announcer;
-      this.#countDown(candidate.peer.id);
-      if (this.#isNeighbor(candidate.peer.id)) next = candidate;
-    }
-    if (next === undefined || this.#seen.has(id, this.env.now())) {
-      this.#forgetMissing(id, out);
-      return;
-    }
-    if (!this.#grafts.take(this.env.now())) {
-      // Out of GRAFTs: the announcer stays first in line, and the tree gets more time.
-      announcers.unshift(next);
-      this.#missingByPeer.set(next.peer.id, (this.#missingByPeer.get(next.peer.id) ?? 0) + 1);
-      setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
-      return;
-    }
-    this.#makeEager(next.peer);
-    this.#grafted.set(id, next.peer.id);
-    send(out, next.peer, { type: 'pt_graft', id });
-    this.stats.graftsSent++;
-    setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
   }
 
   #onGraft(from: NodeRef, id: string | undefined, out: Out): void {
@@ -357,21 +301,6 @@ export class Plumtree {
       if (peer.id !== except) this.#ihaves.add(peer.id, id, hops, now);
     }
     this.#ihaves.arm(out);
-  }
-
-  #forgetMissing(id: string, out: Out): void {
-    const announcers = this.#missing.get(id);
-    if (announcers === undefined) return;
-    for (const a of announcers) this.#countDown(a.peer.id);
-    this.#missing.delete(id);
-    this.#grafted.delete(id);
-    out.push({ kind: 'cancel-timer', key: GRAFT_TIMER + id });
-  }
-
-  #countDown(peer: string): void {
-    const count = (this.#missingByPeer.get(peer) ?? 0) - 1;
-    if (count > 0) this.#missingByPeer.set(peer, count);
-    else this.#missingByPeer.delete(peer);
   }
 
   #isNeighbor(id: string): boolean {
