@@ -13,10 +13,10 @@
  */
 
 import type { MembershipMessage, NeighborPriority } from '../protocol/overlay-messages.js';
-import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import { Budget } from './budget.js';
 import { JoinWalks } from './join-walk.js';
 import type { CoreEnv, NodeRef } from './machine.js';
+import { NEIGHBOR_TIMER, NeighborRequests, REFILL_TIMER } from './neighbor-requests.js';
 import type { OverlayOptions } from './overlay-options.js';
 import { type Out, send, setTimer } from './overlay-output.js';
 import { PassiveView } from './passive-view.js';
@@ -27,10 +27,7 @@ import { SHUFFLE_TIMER, Shuffle } from './shuffle.js';
  * Retries a join, and refills a view with fewer than `refillBelow` neighbors (high priority below
  * `lonelyBelow`), until it has them.
  */
-const NEIGHBOR_TIMER = 'hv:nb:';
 const IDLE_TIMER = 'hv:idle:';
-/** Ends the wait after a refused neighbor request (see `refillBackoffMs`). */
-const REFILL_TIMER = 'hv:refill';
 
 type AddResult = 'new' | 'present' | 'refused';
 
@@ -40,14 +37,9 @@ export class HyParView {
   readonly #shuffle: Shuffle;
   /** Connections the driver reported up, by node id. */
   readonly #connected = new Map<string, NodeRef>();
-  /** Our neighbor requests waiting for an accept, by node id. */
-  readonly #pending = new Map<string, { ref: NodeRef; priority: NeighborPriority }>();
+  readonly #pending: NeighborRequests;
   readonly #dials: Budget;
   #started = false;
-  /** Refusals since a request of ours was last accepted (the refill backoff step). */
-  #refusals = 0;
-  #refillWaiting = false;
-  readonly #refillPolicy: BackoffPolicy;
   readonly #walks: JoinWalks;
   readonly #rejoin: Rejoin;
 
@@ -57,12 +49,15 @@ export class HyParView {
     private readonly options: OverlayOptions,
   ) {
     this.#dials = new Budget(options.dialBurst, options.dialRefillMs, env.now());
-    this.#refillPolicy = {
-      baseMs: options.refillBackoffMs,
-      maxMs: options.refillBackoffMaxMs,
-      maxAttempts: Infinity,
-    };
     this.#passive = new PassiveView(options.passiveViewSize, env.rng);
+    this.#pending = new NeighborRequests({
+      options,
+      rng: env.rng,
+      activeSize: () => this.#active.size,
+      isActive: (id) => this.#active.has(id),
+      passiveRefs: () => this.#passive.refs(),
+      reach: (ref) => this.#reach(ref),
+    });
     this.#shuffle = new Shuffle({
       self,
       options,
@@ -86,7 +81,7 @@ export class HyParView {
       ...common,
       activeRefs: () => this.#active.values(),
       randomActive: (except) => this.#randomActive(except),
-      requestNeighbor: (ref, priority, out) => this.#requestNeighbor(ref, priority, out),
+      requestNeighbor: (ref, priority, out) => this.#pending.request(ref, priority, out),
       learn: (ref) => this.#addPassive(ref, false),
     });
     this.#rejoin = new Rejoin({
@@ -134,7 +129,7 @@ export class HyParView {
   peerDown(id: string, out: Out): void {
     this.#connected.delete(id);
     out.push({ kind: 'cancel-timer', key: IDLE_TIMER + id });
-    if (this.#endRequest(id, out) && !this.#active.has(id)) this.#passive.delete(id);
+    if (this.#pending.end(id, out) !== undefined && !this.#active.has(id)) this.#passive.delete(id);
     // A link that closed without a `hv_disconnect` is a failure: forget the peer (paper, p. 7).
     const lost = this.#active.has(id);
     if (lost) this.#removeActive(id, 'link closed', false, out);
@@ -143,9 +138,7 @@ export class HyParView {
   }
 
   dialFailed(address: string, out: Out): void {
-    for (const [id, request] of this.#pending) {
-      if (request.ref.address === address) this.#endRequest(id, out);
-    }
+    for (const id of this.#pending.idsAt(address)) this.#pending.end(id, out);
     this.#passive.deleteAddress(address);
     this.#rejoin.forgetAddress(address);
     this.#refill(out);
@@ -200,12 +193,13 @@ export class HyParView {
     if (key === SHUFFLE_TIMER) this.#shuffle.onTimer(out);
     else if (key === LONELY_TIMER) this.#rejoin.onTimer(out);
     else if (key === REFILL_TIMER) {
-      this.#refillWaiting = false;
+      this.#pending.waited();
       this.#refill(out, undefined, true);
     } else if (key.startsWith(NEIGHBOR_TIMER)) {
       const id = key.slice(NEIGHBOR_TIMER.length);
       // An unanswered request: the candidate is taken as failed (paper, p. 7).
-      if (this.#endRequest(id, out) && !this.#active.has(id)) this.#passive.delete(id);
+      if (this.#pending.end(id, out) !== undefined && !this.#active.has(id))
+        this.#passive.delete(id);
       this.#refill(out, id);
     } else if (key.startsWith(IDLE_TIMER)) {
       const id = key.slice(IDLE_TIMER.length);
@@ -219,7 +213,7 @@ export class HyParView {
   // ---- join ------------------------------------------------------------------------------------
 
   #onJoin(from: NodeRef, out: Out): void {
-    this.#endRequest(from.id, out);
+    this.#pending.end(from.id, out);
     // "A node that receives a join request will start by adding the new node to its active view,
     // even if it has to drop a random node from it." (paper, p. 6)
     const result = this.#addActive(from, true, out);
@@ -244,13 +238,12 @@ export class HyParView {
   }
 
   #onAccept(from: NodeRef, out: Out): void {
-    const request = this.#pending.get(from.id);
-    this.#endRequest(from.id, out);
-    if (request !== undefined) this.#refusals = 0;
+    const priority = this.#pending.end(from.id, out);
+    if (priority !== undefined) this.#pending.accepted();
     if (this.#active.has(from.id)) return;
     // Our own high request, or the answer to our join, may evict; anything else needs room.
     const evict =
-      request?.priority === 'high' || (request === undefined && from.id === this.#rejoin.contactId);
+      priority === 'high' || (priority === undefined && from.id === this.#rejoin.contactId);
     if (this.#addActive(from, evict, out) === 'refused') {
       // The other side holds us already: undo its half of the link.
       send(out, from, { type: 'hv_disconnect', alive: true });
@@ -259,7 +252,7 @@ export class HyParView {
   }
 
   #onDisconnect(from: NodeRef, alive: boolean, out: Out): void {
-    const refused = this.#endRequest(from.id, out) && !this.#active.has(from.id);
+    const refused = this.#pending.end(from.id, out) !== undefined && !this.#active.has(from.id);
     const lost = this.#active.has(from.id);
     if (lost) this.#removeActive(from.id, 'disconnect received', alive, out);
     else if (alive) this.#addPassive(from, true);
@@ -267,62 +260,13 @@ export class HyParView {
     // The receiver of a disconnect closes the link, so a link is closed once, after both sides
     // dropped it from their views.
     out.push({ kind: 'disconnect', peer: from.id, reason: 'dropped from the overlay' });
-    if (refused && this.#active.size >= this.options.lonelyBelow) this.#backOff(out);
+    if (refused && this.#active.size >= this.options.lonelyBelow) this.#pending.backOff(out);
     else this.#refill(out, from.id, lost);
   }
 
-  /**
-   * A candidate refused us (its view is full): wait before asking the next one, longer after each
-   * refusal, instead of walking the passive view at once (see `refillBackoffMs`).
-   */
-  #backOff(out: Out): void {
-    if (this.#refillWaiting) return;
-    this.#refillWaiting = true;
-    const delay = backoffDelay(this.#refillPolicy, this.#refusals++, () => this.env.rng.next());
-    setTimer(out, REFILL_TIMER, Math.max(1, delay));
-  }
-
-  /** Sends a neighbor request; false when the pending cap or the dial budget says no. */
-  #requestNeighbor(ref: NodeRef, priority: NeighborPriority, out: Out): boolean {
-    if (this.#pending.has(ref.id) || this.#active.has(ref.id)) return true;
-    if (this.#pending.size >= this.options.pendingNeighborMax) return false;
-    const target = this.#reach(ref);
-    if (target === undefined) return false;
-    this.#pending.set(ref.id, { ref: target, priority });
-    send(out, target, { type: 'hv_neighbor', priority });
-    setTimer(out, NEIGHBOR_TIMER + ref.id, this.options.neighborTimeoutMs);
-    return true;
-  }
-
-  /** Drops a pending request; true if there was one. */
-  #endRequest(id: string, out: Out): boolean {
-    if (!this.#pending.delete(id)) return false;
-    out.push({ kind: 'cancel-timer', key: NEIGHBOR_TIMER + id });
-    return true;
-  }
-
-  /**
-   * Asks passive candidates to fill the free slots of the active view. While waiting after a
-   * refusal only `force` (a lost neighbor, the timers) or a view short of `lonelyBelow` asks.
-   */
+  /** Asks candidates for the free slots; arms the rejoin timer while short of neighbors. */
   #refill(out: Out, skip?: string, force = false): void {
-    const lonely = this.#active.size < this.options.lonelyBelow;
-    if (this.#refillWaiting && !force && !lonely) return;
-    let room = this.options.activeViewSize - this.#active.size;
-    for (const id of this.#pending.keys()) if (!this.#active.has(id)) room--;
-    const tried = new Set<string>(skip === undefined ? [] : [skip]);
-    while (room > 0) {
-      const candidates = this.#passive
-        .refs()
-        .filter((ref) => !this.#pending.has(ref.id) && !tried.has(ref.id));
-      if (candidates.length === 0) break;
-      const ref = this.env.rng.pick(candidates);
-      tried.add(ref.id);
-      // The paper asks with high priority only from an empty view; see `lonelyBelow`.
-      const priority = this.#active.size < this.options.lonelyBelow ? 'high' : 'low';
-      if (!this.#requestNeighbor(ref, priority, out)) break;
-      room--;
-    }
+    const lonely = this.#pending.refill(out, skip, force);
     if (lonely || this.#active.size < this.#refillBelow) this.#rejoin.arm(out);
   }
 
