@@ -6,6 +6,7 @@
  * by hop. Measures the time until the page shows every node and link, its frames per second while
  * the changes stream, and its longest task. Run: `npm run bench:ui [-- N]` (needs chromium; the
  * figures depend on the GPU: headless Chromium draws WebGL in software, a desktop does better).
+ * `CUTS=0` or `MSGS=0` in the environment stream only messages or only link changes.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import puppeteer from 'puppeteer-core';
@@ -20,8 +21,8 @@ const N = Number(process.argv[2] ?? 2_000);
 const DEGREE = 5;
 /** Changes streamed while the frame rate is measured. */
 const STREAM_MS = 10_000;
-const CUTS_PER_SECOND = 20;
-const MESSAGES_PER_SECOND = 1;
+const CUTS_PER_SECOND = Number(process.env.CUTS ?? 20);
+const MESSAGES_PER_SECOND = Number(process.env.MSGS ?? 1);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const rng = createRng(7);
