@@ -42,19 +42,26 @@ const TIMER = 4;
 const CALL = 5;
 const LOCAL_DOWN = 6;
 
+/**
+ * Spent events kept for reuse, at most this many. Why: a run allocates one event per message,
+ * timer and connection step (11.6 M at 100,000 peers), and the queued ones live long enough to be
+ * promoted out of V8's young generation; reusing them spares most of that garbage collection.
+ */
+const FREE_EVENTS_MAX = 65_536;
+
 class SimEvent {
   time = 0;
   seq = 0;
   cancelled = false;
   constructor(
-    readonly type: number,
+    public type: number,
     /** The node the event happens to (the receiver of a message). */
-    readonly node: number,
-    readonly link: Link | null,
-    readonly data: unknown,
-    readonly key: string,
+    public node: number,
+    public link: Link | null,
+    public data: unknown,
+    public key: string,
     /** The node's incarnation when scheduled: a restarted peer ignores its predecessor's events. */
-    readonly inc: number,
+    public inc: number,
   ) {}
 }
 
@@ -96,6 +103,7 @@ export class SimNetwork<M, E> {
   #queue = new TinyQueue<SimEvent>([], before);
   /** Cancelled events still in the queue. */
   #cancelled = 0;
+  readonly #free: SimEvent[] = [];
   #seq = 0;
   readonly #nodes: SimNode<M, E>[] = [];
   readonly #byAddress = new Map<string, number>();
@@ -150,7 +158,7 @@ export class SimNetwork<M, E> {
 
   /** Runs `fn` at virtual time `at` (not before now). */
   at(at: number, fn: () => void): void {
-    this.#push(new SimEvent(CALL, -1, null, fn, '', 0), Math.max(at, this.now));
+    this.#push(this.#event(CALL, -1, null, fn, '', 0), Math.max(at, this.now));
   }
 
   /** Processes events until none is left or the next is after `until`; false if `stop` said so. */
@@ -163,11 +171,13 @@ export class SimNetwork<M, E> {
       queue.pop();
       if (next.cancelled) {
         this.#cancelled--;
+        this.#spend(next);
         continue;
       }
       this.now = next.time;
       this.events++;
       this.#dispatch(next);
+      this.#spend(next);
       if (stop?.()) return false;
     }
     if (this.now < until && Number.isFinite(until)) this.now = until;
@@ -248,9 +258,9 @@ export class SimNetwork<M, E> {
         const receiver = item.dir === 0 ? link.b : link.a;
         if (item.message === CLOSE_MARK) {
           this.inFlight--;
-          this.#push(new SimEvent(CLOSE_NOTICE, receiver, link, item.reason, '', 0), arrival);
+          this.#push(this.#event(CLOSE_NOTICE, receiver, link, item.reason, '', 0), arrival);
         } else {
-          this.#push(new SimEvent(DELIVER, receiver, link, item.message, '', 0), arrival);
+          this.#push(this.#event(DELIVER, receiver, link, item.message, '', 0), arrival);
         }
       }
     }
@@ -276,6 +286,35 @@ export class SimNetwork<M, E> {
     event.time = time;
     event.seq = this.#seq++;
     this.#queue.push(event);
+  }
+
+  /** A new event, or a spent one reused (see `FREE_EVENTS_MAX`). */
+  #event(
+    type: number,
+    node: number,
+    link: Link | null,
+    data: unknown,
+    key: string,
+    inc: number,
+  ): SimEvent {
+    const event = this.#free.pop();
+    if (event === undefined) return new SimEvent(type, node, link, data, key, inc);
+    event.type = type;
+    event.node = node;
+    event.link = link;
+    event.data = data;
+    event.key = key;
+    event.inc = inc;
+    event.cancelled = false;
+    return event;
+  }
+
+  /** `event` left the queue and nothing refers to it (a fired timer left its node's map). */
+  #spend(event: SimEvent): void {
+    if (this.#free.length >= FREE_EVENTS_MAX) return;
+    event.link = null;
+    event.data = null;
+    this.#free.push(event);
   }
 
   #cancel(event: SimEvent): void {
@@ -317,7 +356,7 @@ export class SimNetwork<M, E> {
       case 'set-timer': {
         const earlier = node.timers.get(out.key);
         if (earlier !== undefined) this.#cancel(earlier);
-        const timer = new SimEvent(TIMER, index, null, null, out.key, node.inc);
+        const timer = this.#event(TIMER, index, null, null, out.key, node.inc);
         node.timers.set(out.key, timer);
         this.#push(timer, this.now + Math.max(0, out.afterMs));
         return;
@@ -349,7 +388,7 @@ export class SimNetwork<M, E> {
     const other =
       link === undefined || id === null ? null : index === link.a ? link.bRef : link.aRef;
     if (peer === undefined || peer === index || (other != null && other.id !== id)) {
-      this.#push(new SimEvent(DIAL_FAIL, index, null, address, 'another node', node.inc), this.now);
+      this.#push(this.#event(DIAL_FAIL, index, null, address, 'another node', node.inc), this.now);
       return;
     }
     if (link === undefined) {
@@ -372,16 +411,16 @@ export class SimNetwork<M, E> {
     const rtt = oneWayDelay(this.shape, this.#linkRng(link)) + oneWayDelay(this.shape, link.rng);
     if (node.group !== target.group) {
       this.#push(
-        new SimEvent(DIAL_FAIL, index, link, target.ref.address, 'timeout', node.inc),
+        this.#event(DIAL_FAIL, index, link, target.ref.address, 'timeout', node.inc),
         this.now + CONNECT_TIMEOUT_MS,
       );
     } else if (!target.alive) {
       this.#push(
-        new SimEvent(DIAL_FAIL, index, link, target.ref.address, 'refused', node.inc),
+        this.#event(DIAL_FAIL, index, link, target.ref.address, 'refused', node.inc),
         this.now + rtt,
       );
     } else {
-      this.#push(new SimEvent(CONNECT, index, link, null, '', node.inc), this.now + rtt);
+      this.#push(this.#event(CONNECT, index, link, null, '', node.inc), this.now + rtt);
     }
     return link;
   }
@@ -402,7 +441,7 @@ export class SimNetwork<M, E> {
         ? this.now
         : link.occupy(dir, this.now, transmitMs(shape, this.protocol.size(message as M)));
     const arrival = link.ordered(dir, sent + oneWayDelay(shape, this.#linkRng(link)));
-    this.#push(new SimEvent(DELIVER, dir === 0 ? link.b : link.a, link, message, '', 0), arrival);
+    this.#push(this.#event(DELIVER, dir === 0 ? link.b : link.a, link, message, '', 0), arrival);
   }
 
   #hold(link: Link, dir: number, message: unknown, reason: string): void {
@@ -434,7 +473,7 @@ export class SimNetwork<M, E> {
     }
     this.#notifyClose(link, link.dirFrom(index), reason);
     const ref = index === link.a ? link.bRef : link.aRef;
-    this.#push(new SimEvent(LOCAL_DOWN, index, link, ref?.id, reason, node.inc), this.now);
+    this.#push(this.#event(LOCAL_DOWN, index, link, ref?.id, reason, node.inc), this.now);
   }
 
   /** The other end hears the close after whatever was sent before it. */
@@ -448,7 +487,7 @@ export class SimNetwork<M, E> {
     }
     const arrival = link.ordered(dir, this.now + oneWayDelay(this.shape, this.#linkRng(link)));
     this.#push(
-      new SimEvent(CLOSE_NOTICE, dir === 0 ? link.b : link.a, link, reason, '', 0),
+      this.#event(CLOSE_NOTICE, dir === 0 ? link.b : link.a, link, reason, '', 0),
       arrival,
     );
   }
