@@ -24,6 +24,7 @@ import { type FaultHooks, faultHooks } from './fault-hooks.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { OverlayEmulation } from './overlay-emulation.js';
+import { sendJoinsInWaves, WARM_UP_MS } from './overlay-joins.js';
 import { type PeerOutcome, PeerPool } from './pool.js';
 import { startRate } from './rate.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
@@ -111,6 +112,8 @@ export interface EmulationProgress {
   readonly listening: number;
   readonly links: number;
   readonly expectedLinks: number;
+  /** Through an overlay: its components at the last formation check (null before the first). */
+  readonly components?: number | null;
   /** Gossip messages sent, and deliveries of them received, since the mesh formed (--duration). */
   readonly messages: number;
   readonly deliveries: number;
@@ -234,6 +237,7 @@ export async function runEmulation(
       listening,
       links: mesh.mutualLinks,
       expectedLinks: mesh.expectedLinks,
+      ...(overlay === undefined ? {} : { components: overlay.components }),
       messages: log.messages,
       deliveries: log.deliveries,
       elapsedMs: now() - launchedAt,
@@ -346,7 +350,13 @@ export async function runEmulation(
     periodMs: config.rate === null ? config.periodMs : 3_600_000,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
-  }).map((o, i) => ({ ...o, firstGossipMs: phases[i] ?? 0, ...overlay?.peerOptions(i) }));
+  }).map((o, i) => ({
+    ...o,
+    // With --rate no peer gossips of its own: a first message at its phase (0-2 s) made 1,000
+    // messages flood the forming overlay (N = 1,000).
+    ...(config.rate === null ? { firstGossipMs: phases[i] ?? 0 } : {}),
+    ...overlay?.peerOptions(i),
+  }));
   const faults: FaultHooks = faultHooks({
     timeline,
     pool,
@@ -398,9 +408,13 @@ export async function runEmulation(
         ? chainBootstrap(ports)
         : randomBootstrap(ports, createRng(seed ^ BOOTSTRAP_STREAM))
       ).map((a) => (a === undefined ? [] : [a]));
-    joins.forEach((addresses, i) => {
-      for (const address of addresses) handles[i]?.send({ type: 'join', address });
-    });
+    const join = (i: number, address: string): void => handles[i]?.send({ type: 'join', address });
+    if (overlay === undefined)
+      joins.forEach((addresses, i) => addresses.forEach((a) => join(i, a)));
+    else {
+      const linked = (i: number): boolean => mesh.neighbours(i).length > 0 || i === 0;
+      await sendJoinsInWaves(joins, join, linked, waitFor, () => failed() || now() > deadline);
+    }
     const formed = (): boolean => {
       const done = overlay === undefined ? mesh.complete : overlay.formed(mesh, now());
       if (done) meshAt ??= lastLinkAt;
@@ -417,6 +431,7 @@ export async function runEmulation(
   if (outcome === 'done' && !failed() && (config.durationMs > 0 || holding)) {
     enter('running');
     if (overlay !== undefined) {
+      await overlay.warmUp(handles, errors, waitFor, now() + WARM_UP_MS);
       await overlay.counters('before', handles, errors, waitFor, deadline + config.durationMs);
     }
     windowStart = now();
