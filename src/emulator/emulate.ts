@@ -428,9 +428,11 @@ export async function runEmulation(
         : randomBootstrap(ports, createRng(seed ^ BOOTSTRAP_STREAM))
       ).map((a) => (a === undefined ? [] : [a]));
     const join = (i: number, address: string): void => handles[i]?.send({ type: 'join', address });
-    if (overlay === undefined)
-      joins.forEach((addresses, i) => addresses.forEach((a) => join(i, a)));
-    else {
+    if (overlay === undefined) {
+      joins.forEach((addresses, i) => {
+        for (const a of addresses) join(i, a);
+      });
+    } else {
       const linked = (i: number): boolean => mesh.neighbours(i).length > 0 || i === 0;
       await sendJoinsInWaves(joins, join, linked, waitFor, () => failed() || now() > deadline);
     }
