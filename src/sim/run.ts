@@ -1,4 +1,5 @@
 import { createRng, type Rng } from '../core/rng.js';
+import { cdfPoints, reachCurve } from '../report/curves.js';
 import { summarizeGraph } from '../report/graph.js';
 import {
   type LatencyStats,
@@ -117,17 +118,6 @@ export interface SimulationRun {
   readonly samples: readonly Sample[];
   /** [latency ms, fraction of deliveries at or below], at most CDF_POINTS points. */
   readonly latencyCdf: ReadonlyArray<readonly [number, number]>;
-}
-
-const CDF_POINTS = 200;
-
-function cdf(sorted: readonly number[]): [number, number][] {
-  const points: [number, number][] = [];
-  const step = Math.max(1, Math.floor(sorted.length / CDF_POINTS));
-  for (let i = 0; i < sorted.length; i += step)
-    points.push([sorted[i] as number, (i + 1) / sorted.length]);
-  if (sorted.length > 0) points.push([sorted[sorted.length - 1] as number, 1]);
-  return points;
 }
 
 /** The running peers, for drawing one at random in O(1) (swap-remove keeps the list dense). */
@@ -304,10 +294,8 @@ export function runSimulation<M, E>(
   const latencies: number[] = [];
   const times = { joinedMs, convergedAt, measureFrom, wallStart };
   const result = summarize(net, recorder, options, times, latencies);
-  return { result, samples: recorder.samples, latencyCdf: cdf(latencies) };
+  return { result, samples: recorder.samples, latencyCdf: cdfPoints(latencies) };
 }
-
-const CURVE_STEPS = 40;
 
 function summarize<M, E>(
   net: SimNetwork<M, E>,
@@ -335,12 +323,7 @@ function summarize<M, E>(
     expected += eligible.length;
     received += delays.length;
     const last = delays.length === 0 ? 0 : (delays[delays.length - 1] as number);
-    const curve: [number, number][] = [];
-    for (let s = 0, k = 0; s <= CURVE_STEPS; s++) {
-      const ms = (last * s) / CURVE_STEPS;
-      while (k < delays.length && (delays[k] as number) <= ms) k++;
-      curve.push([ms, eligible.length === 0 ? 1 : k / eligible.length]);
-    }
+    const curve = reachCurve(delays, eligible.length);
     return {
       id: record.id,
       origin: record.origin,
