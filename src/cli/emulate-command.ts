@@ -8,6 +8,7 @@ import {
 } from '../emulator/emulate.js';
 import { formatProgress, renderReport } from '../emulator/render.js';
 import type { EmulationResult } from '../emulator/result.js';
+import { EmulationTrace, writeEmulationFiles } from '../emulator/trace.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { scenarioEnd } from '../scenario/model.js';
 import { DEFAULT_UI_HOST, MAX_LABELLED_PEERS } from '../ui/defaults.js';
@@ -29,6 +30,7 @@ interface EmulateCommandOptions extends OverlayFlags, FaultCommandOptions {
   readonly period: number;
   readonly duration: number;
   readonly timeout: number;
+  readonly out?: string;
   readonly json?: true;
   readonly quiet?: true;
   readonly matrix?: true;
@@ -151,6 +153,10 @@ export function registerEmulate(program: Command): void {
     .option('--json', 'Print one JSON document on standard output instead of tables')
     .option('--quiet', 'Print no progress on standard error')
     .option(
+      '--out <DIR>',
+      'Write result.json, timeseries.json and SVG charts of the measured window there',
+    )
+    .option(
       '--matrix',
       'Show the full connectivity matrix even above 40 peers (the default shows a compact view)',
     )
@@ -233,6 +239,7 @@ export function registerEmulate(program: Command): void {
       process.stderr.write(`error: cannot serve the live view or metrics: ${code}\n`);
       controller.abort();
     };
+    const trace = options.out === undefined ? undefined : new EmulationTrace();
     let result: EmulationResult;
     try {
       result = await runEmulation(
@@ -250,6 +257,7 @@ export function registerEmulate(program: Command): void {
           scenario,
           ...(options.seed === undefined ? {} : { seed: options.seed }),
           hold: options.ui !== undefined,
+          ...(trace === undefined ? {} : { trace }),
           ...(live === undefined
             ? {}
             : {
@@ -277,10 +285,14 @@ export function registerEmulate(program: Command): void {
       process.removeListener('SIGINT', onSigint);
       await live?.close();
     }
+    const files =
+      options.out === undefined || trace === undefined
+        ? []
+        : await writeEmulationFiles(options.out, result, trace);
     process.stdout.write(
       options.json
-        ? `${JSON.stringify(result, null, 2)}\n`
-        : renderReport(result, { matrix: options.matrix === true }),
+        ? `${JSON.stringify(files.length === 0 ? result : { ...result, files }, null, 2)}\n`
+        : `${renderReport(result, { matrix: options.matrix === true })}${files.length === 0 ? '' : `files          ${files.join(', ')}\n`}`,
     );
     process.exitCode = liveFailed ? EXIT_NO_MESH : exitStatusOfResult(result);
   });

@@ -35,6 +35,7 @@ import type {
   EmulationStatus,
   PeerReport,
 } from './result.js';
+import type { EmulationTrace } from './trace.js';
 
 export interface EmulationOptions {
   /** Peers to run, at least 2. */
@@ -86,6 +87,8 @@ export interface EmulationOptions {
   readonly observe?: (peer: number, event: PeerEvent) => void;
   /** Bytes moved by peer i's sockets, reported by its thread about once a second (for metrics). */
   readonly observeBytes?: (peer: number, bytesIn: number, bytesOut: number) => void;
+  /** Records the measured window's messages and links for `--out` (`trace.ts`). */
+  readonly trace?: EmulationTrace;
   /** Called once the peers are spawned, with the handle that reads and steers the running network. */
   readonly onLaunch?: (run: LiveRun) => void;
 }
@@ -282,15 +285,17 @@ export async function runEmulation(
         // Through an overlay a message is meant for the whole network; in the full mesh,
         // deliveries are expected from the peers that run (the sender may still count links to
         // peers a fault ended: it learns of it only when the link breaks).
-        log.onSent(
-          event.text,
-          event.at,
-          overlay?.receivers(errors) ?? Math.min(event.peers, mesh.liveReceivers(i)),
-        );
+        {
+          const receivers =
+            overlay?.receivers(errors) ?? Math.min(event.peers, mesh.liveReceivers(i));
+          log.onSent(event.text, event.at, receivers);
+          options.trace?.sent(event.text, event.at, receivers);
+        }
         if (phase === 'running') report();
         break;
       case 'message-received':
         log.onReceived(event.text, event.at);
+        options.trace?.received(event.text, event.at);
         if (phase === 'running') report();
         break;
       case 'counters':
@@ -458,6 +463,7 @@ export async function runEmulation(
     }
     windowStart = now();
     log.open(windowStart);
+    options.trace?.open(windowStart, liveLinks);
     overlay?.openWindow();
     if (config.rate !== null) {
       stopRate = startRate(
@@ -498,6 +504,7 @@ export async function runEmulation(
   else if (outcome === 'timeout') status = 'timeout';
   else status = 'mesh';
 
+  options.trace?.close(now(), liveLinks);
   // What the matrix shows is the network as it was when stopping began.
   frozen = true;
   if (windowStart !== undefined && windowEnd === undefined) {
@@ -513,6 +520,13 @@ export async function runEmulation(
   await pool.destroy();
 
   return snapshot(status);
+
+  /** The running peers' links, as indices into the list of running peers (for the trace). */
+  function liveLinks(): number[][] {
+    const live = mesh.live;
+    const position = new Map(live.map((i, k) => [i, k]));
+    return live.map((i) => mesh.neighbours(i).flatMap((j) => position.get(j) ?? []));
+  }
 
   /** The document `--json` prints, from the network as it is now (frozen once stopping began). */
   function snapshot(status: EmulationStatus): EmulationResult {

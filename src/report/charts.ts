@@ -32,25 +32,35 @@ export interface ChartData {
   }>;
   /** Where the time axis of the healing chart starts (the measured phase). */
   readonly fromMs: number;
+  /** Whose milliseconds: the simulator's virtual clock or the wall clock of a run on sockets. */
+  readonly clock: 'virtual' | 'wall';
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const SIZE = { width: 420, height: 260 };
 const q = 'quantitative' as const;
 
+/** The reach chart draws at most this many messages (evenly spread over those sent). */
+export const REACH_CHART_MESSAGES = 20;
+
 export function reachSpec(data: ChartData): TopLevelSpec {
-  const values = data.reach.flatMap((m) =>
+  const every = Math.ceil(data.reach.length / REACH_CHART_MESSAGES);
+  const drawn = data.reach.filter((_, k) => k % every === 0);
+  const values = drawn.flatMap((m) =>
     m.curve.map(([ms, fraction]) => ({ message: m.id, ms, percent: fraction * 100 })),
   );
   return {
     $schema: SCHEMA,
     background: 'white',
-    title: 'Reach of each message over time',
+    title:
+      drawn.length === data.reach.length
+        ? 'Reach of each message over time'
+        : `Reach over time of every ${every}th message (${drawn.length} of ${data.reach.length})`,
     ...SIZE,
     data: { values },
     mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
-      x: { field: 'ms', type: q, title: 'ms after the broadcast (virtual)' },
+      x: { field: 'ms', type: q, title: `ms after the broadcast (${data.clock})` },
       y: { field: 'percent', type: q, title: 'peers reached (%)', scale: { domain: [0, 100] } },
       color: { field: 'message', type: 'nominal', title: 'message' },
     },
@@ -81,7 +91,7 @@ export function latencySpec(data: ChartData): TopLevelSpec {
     data: { values: data.latencyCdf.map(([ms, fraction]) => ({ ms, percent: fraction * 100 })) },
     mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
-      x: { field: 'ms', type: q, title: 'latency (virtual ms)' },
+      x: { field: 'ms', type: q, title: `latency (ms, ${data.clock})` },
       y: { field: 'percent', type: q, title: 'deliveries (%)', scale: { domain: [0, 100] } },
     },
   };
@@ -106,7 +116,7 @@ export function healingSpec(data: ChartData): TopLevelSpec {
     t: (f.t - data.fromMs) / 1_000,
     label: `${f.kind}${f.peers > 0 ? ` ${f.peers}` : ''}`,
   }));
-  const x = { field: 't', type: q, title: 's since the measured phase began (virtual)' };
+  const x = { field: 't', type: q, title: `s since the measured phase began (${data.clock})` };
   const panel = (series: string) => ({
     width: SIZE.width,
     height: 110,

@@ -20,6 +20,7 @@ export async function writeRunFiles(dir: string, run: SimulationRun): Promise<st
       samples,
       faults: result.faults,
       fromMs: result.simulated.measureFromMs,
+      clock: 'virtual',
     })),
   };
   const paths: string[] = [];

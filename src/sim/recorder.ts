@@ -34,9 +34,15 @@ export interface Sample {
 }
 
 export interface FaultRecord {
+  /** Virtual time it was applied (from the start of the run). */
   readonly t: number;
+  /** When the timeline asked for it, from the start of the measured phase (emulate's `atMs`). */
+  readonly atMs: number;
   readonly kind: string;
+  /** Peers it took or started (groups for a partition, links for a cut). */
   readonly peers: number;
+  /** The peers it took or started, by index (emulate's ports minus its base port). */
+  readonly indices?: readonly number[];
 }
 
 /** The live part of a graph: degrees and components (union-find) without copying it. */

@@ -1,4 +1,5 @@
 import { createRng, type Rng } from '../core/rng.js';
+import { cdfPoints, reachCurve } from '../report/curves.js';
 import { summarizeGraph } from '../report/graph.js';
 import {
   type LatencyStats,
@@ -50,6 +51,14 @@ export const SIM_DEFAULTS = {
   /** Settling time after the scenario's last step, so that delivery after healing is measured. */
   settleMs: 10_000,
 } as const;
+
+/**
+ * After converging, one broadcast before the measured phase, given this long at most (virtual) to
+ * reach everyone: Plumtree's first message floods and prunes the eager links into a tree, so
+ * measuring from the second message on is measuring the protocol's steady state. `emulate` does
+ * the same (`WARM_UP_MS`), so their figures compare.
+ */
+const WARM_UP_MAX_MS = 5_000;
 
 /** Mean degree moving less than this between two samples counts as settled. */
 const SETTLED_DEGREE_CHANGE = 0.01;
@@ -119,17 +128,6 @@ export interface SimulationRun {
   readonly latencyCdf: ReadonlyArray<readonly [number, number]>;
 }
 
-const CDF_POINTS = 200;
-
-function cdf(sorted: readonly number[]): [number, number][] {
-  const points: [number, number][] = [];
-  const step = Math.max(1, Math.floor(sorted.length / CDF_POINTS));
-  for (let i = 0; i < sorted.length; i += step)
-    points.push([sorted[i] as number, (i + 1) / sorted.length]);
-  if (sorted.length > 0) points.push([sorted[sorted.length - 1] as number, 1]);
-  return points;
-}
-
 /** The running peers, for drawing one at random in O(1) (swap-remove keeps the list dense). */
 class RunningSet {
   readonly #list: number[] = [];
@@ -197,6 +195,8 @@ export function runSimulation<M, E>(
   const joinedMs = (options.peers - 1) * joinGap;
 
   let phase = 'join';
+  let warmUpUntil = 0;
+  let payloadSendsBefore = 0;
   let convergedAt: number | null = null;
   let measureFrom = Number.NaN;
   let measureEnd = Number.NaN;
@@ -210,6 +210,8 @@ export function runSimulation<M, E>(
   const beginMeasure = (): void => {
     phase = 'measure';
     measureFrom = net.now;
+    // The warm-up's sends are not the measured messages'.
+    payloadSendsBefore = net.payloadSends;
     measureEnd = measureFrom + durationMs;
     for (const action of timeline.actions) net.at(measureFrom + action.at, () => apply(action));
     const gap = durationMs / Math.max(1, options.messages);
@@ -227,13 +229,20 @@ export function runSimulation<M, E>(
   const cutRng = rng.fork();
   const apply = (action: TimelineAction): void => {
     const t = net.now;
+    const atMs = action.at;
     switch (action.kind) {
       case 'start':
       case 'restart':
         action.peers.forEach((p, k) => {
           startPeer(p, action.groups[k] ?? 0);
         });
-        recorder.faults.push({ t, kind: action.kind, peers: action.peers.length });
+        recorder.faults.push({
+          t,
+          atMs,
+          kind: action.kind,
+          peers: action.peers.length,
+          indices: action.peers,
+        });
         return;
       case 'kill':
       case 'stop':
@@ -241,22 +250,28 @@ export function runSimulation<M, E>(
           net.kill(p, action.kind === 'kill' ? 'reset' : 'goodbye');
           running.delete(p);
         }
-        recorder.faults.push({ t, kind: action.kind, peers: action.peers.length });
+        recorder.faults.push({
+          t,
+          atMs,
+          kind: action.kind,
+          peers: action.peers.length,
+          indices: action.peers,
+        });
         return;
       case 'cut':
-        recorder.faults.push({ t, kind: 'cut', peers: net.cut(action.count, cutRng) });
+        recorder.faults.push({ t, atMs, kind: 'cut', peers: net.cut(action.count, cutRng) });
         return;
       case 'partition':
         net.partition(action.groups);
-        recorder.faults.push({ t, kind: 'partition', peers: action.groups.length });
+        recorder.faults.push({ t, atMs, kind: 'partition', peers: action.groups.length });
         return;
       case 'heal':
         net.heal();
-        recorder.faults.push({ t, kind: 'heal', peers: 0 });
+        recorder.faults.push({ t, atMs, kind: 'heal', peers: 0 });
         return;
       case 'shape':
         net.shape = action.shape;
-        recorder.faults.push({ t, kind: 'shape', peers: 0 });
+        recorder.faults.push({ t, atMs, kind: 'shape', peers: 0 });
         return;
     }
   };
@@ -294,7 +309,15 @@ export function runSimulation<M, E>(
         Math.abs(graph.degree.mean - previousMean) <= SETTLED_DEGREE_CHANGE * graph.degree.mean;
       previousMean = graph.degree.mean;
       if (settled) convergedAt = t;
-      if (settled || t - joinedMs >= options.convergeTimeoutMs) beginMeasure();
+      if (settled || t - joinedMs >= options.convergeTimeoutMs) {
+        phase = 'warm-up';
+        warmUpUntil = t + WARM_UP_MAX_MS;
+        const origin = running.pick(rng);
+        if (origin !== null)
+          net.input(origin, { kind: 'broadcast', id: 'warm-up', payload: 'warm-up' });
+      }
+    } else if (phase === 'warm-up') {
+      if (net.inFlight === 0 || t >= warmUpUntil) beginMeasure();
     } else if (phase === 'measure' && t >= measureEnd) {
       phase = 'drain';
     } else if (phase === 'drain' && (allDelivered() || t >= measureEnd + options.drainMs)) {
@@ -302,18 +325,22 @@ export function runSimulation<M, E>(
     }
   }
   const latencies: number[] = [];
-  const times = { joinedMs, convergedAt, measureFrom, wallStart };
+  const times = { joinedMs, convergedAt, measureFrom, wallStart, payloadSendsBefore };
   const result = summarize(net, recorder, options, times, latencies);
-  return { result, samples: recorder.samples, latencyCdf: cdf(latencies) };
+  return { result, samples: recorder.samples, latencyCdf: cdfPoints(latencies) };
 }
-
-const CURVE_STEPS = 40;
 
 function summarize<M, E>(
   net: SimNetwork<M, E>,
   recorder: Recorder,
   options: SimulationOptions,
-  times: { joinedMs: number; convergedAt: number | null; measureFrom: number; wallStart: number },
+  times: {
+    joinedMs: number;
+    convergedAt: number | null;
+    measureFrom: number;
+    wallStart: number;
+    payloadSendsBefore: number;
+  },
   /** Filled with every delivery's latency, ascending. */
   latencies: number[],
 ): SimulationResult {
@@ -335,12 +362,7 @@ function summarize<M, E>(
     expected += eligible.length;
     received += delays.length;
     const last = delays.length === 0 ? 0 : (delays[delays.length - 1] as number);
-    const curve: [number, number][] = [];
-    for (let s = 0, k = 0; s <= CURVE_STEPS; s++) {
-      const ms = (last * s) / CURVE_STEPS;
-      while (k < delays.length && (delays[k] as number) <= ms) k++;
-      curve.push([ms, eligible.length === 0 ? 1 : k / eligible.length]);
-    }
+    const curve = reachCurve(delays, eligible.length);
     return {
       id: record.id,
       origin: record.origin,
@@ -392,7 +414,9 @@ function summarize<M, E>(
         max: hops.length === 0 ? 0 : (hops[hops.length - 1] as number),
       },
       payloadSendsPerDelivery:
-        recorder.deliveries === 0 ? 0 : net.payloadSends / recorder.deliveries,
+        recorder.deliveries === 0
+          ? 0
+          : (net.payloadSends - times.payloadSendsBefore) / recorder.deliveries,
       largestComponent: graph.largestComponent,
       diameter: graph.diameter,
       degreeHistogram: graph.degree.histogram,
