@@ -38,12 +38,39 @@ describe('joining', () => {
   test('the contact starts a forward-join walk of ARWL hops through every other neighbor', () => {
     const contact = withNeighbors([1, 2, 3]);
     const outputs = contact.neighbor(ref(4));
-    const walks = sends(outputs, 'hv_forward_join');
+    // (Walks owed to 1, 2 and 3, who joined when the contact had fewer neighbors, go to 4 too.)
+    const walks = sends(outputs, 'hv_forward_join').filter((w) => w.message.peer.id === ref(4).id);
     assert.deepEqual(walks.map((w) => w.to.id).sort(), [ref(1).id, ref(2).id, ref(3).id]);
     for (const walk of walks) {
       assert.deepEqual(walk.message.peer, ref(4));
       assert.equal(walk.message.ttl, D.activeWalkLength);
     }
+  });
+
+  test('walks a contact could not start (too few neighbors) start through the neighbors it gains', () => {
+    const contact = new Probe();
+    contact.neighbor(ref(1));
+    const first = contact.neighbor(ref(2));
+    // 1 joined alone: it is owed activeViewSize - 1 walks, and 2 is the first neighbor to carry one.
+    assert.deepEqual(
+      sends(first, 'hv_forward_join')
+        .map((w) => [w.to.id, w.message.peer.id])
+        .sort(),
+      [
+        [ref(1).id, ref(2).id],
+        [ref(2).id, ref(1).id],
+      ],
+    );
+    let owedToOne = 1;
+    for (let id = 3; id < 10; id++) {
+      const walks = sends(contact.neighbor(ref(id)), 'hv_forward_join');
+      owedToOne += walks.filter((w) => w.message.peer.id === ref(1).id).length;
+    }
+    assert.equal(
+      owedToOne,
+      D.activeViewSize - 1,
+      'no more walks than a contact with a full view starts',
+    );
   });
 
   test('the newcomer takes its contact as a neighbor on the accept, and stops retrying', () => {

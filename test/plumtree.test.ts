@@ -98,6 +98,17 @@ describe('lazy push', () => {
     );
   });
 
+  test('no IHAVE goes to a neighbor that announced the message to us first', () => {
+    const node = tree([1], [2, 3]);
+    node.from(ref(1), gossip('m1', 2));
+    node.from(ref(2), { type: 'pt_ihave', ids: [{ id: 'm1', hops: 2 }] });
+    const batch = sends(node.fire('pt:ihave'), 'pt_ihave');
+    assert.deepEqual(
+      batch.map((s) => s.to.id),
+      [ref(3).id],
+    );
+  });
+
   test('ids queued for a neighbor that went down are not sent', () => {
     const node = tree([1], [2]);
     node.feed({ kind: 'broadcast', id: 'm1', payload: 'a' });
@@ -138,6 +149,19 @@ describe('GRAFT', () => {
     assert.equal(sends(node.fire('pt:graft:x'), 'pt_graft')[0]?.to.id, ref(3).id);
   });
 
+  test('when the tree copy comes late after a GRAFT repair, the grafted link goes back to lazy', () => {
+    const node = tree([1], [2]);
+    node.from(ref(2), { type: 'pt_ihave', ids: [{ id: 'x', hops: 2 }] });
+    node.fire('pt:graft:x');
+    node.from(ref(2), gossip('x', 2));
+    const late = node.from(ref(1), gossip('x', 5));
+    assert.deepEqual(
+      sends(late, 'pt_prune').map((s) => s.to.id),
+      [ref(2).id],
+    );
+    assert.deepEqual(node.core.tree, { eager: [ref(1).id], lazy: [ref(2).id] });
+  });
+
   test('a GRAFT is answered with the payload and puts its sender on the tree', () => {
     const node = tree([1], [2]);
     node.feed({ kind: 'broadcast', id: 'm1', payload: 'hello' });
@@ -169,6 +193,20 @@ describe('GRAFT', () => {
     );
     assert.deepEqual(node.core.tree, { eager: [ref(2).id], lazy: [ref(1).id] });
   });
+});
+
+test('an announcement after delivery, much closer to the origin, also rewires the tree', () => {
+  const node = tree([1], [2]);
+  node.from(ref(1), gossip('x', 1 + D.optimizationThreshold));
+  const outputs = node.from(ref(2), { type: 'pt_ihave', ids: [{ id: 'x', hops: 1 }] });
+  assert.deepEqual(
+    sends(outputs).map((s) => [s.to.id, s.message]),
+    [
+      [ref(2).id, { type: 'pt_graft' }],
+      [ref(1).id, { type: 'pt_prune' }],
+    ],
+  );
+  assert.deepEqual(node.core.tree, { eager: [ref(2).id], lazy: [ref(1).id] });
 });
 
 describe('bounded state under hostile input', () => {

@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { FaultFlags } from '../scenario/flags.js';
+import { fullMeshFits, SimOutOfMemory, simulateInWorker } from '../sim/in-worker.js';
 import { formatSimProgress, renderSimReport } from '../sim/render.js';
 import { SIM_DEFAULTS, type SimProgress } from '../sim/run.js';
-import { SIMULATED_OVERLAYS, type SimulatedOverlay, simulate } from '../sim/simulate.js';
+import { SIMULATED_OVERLAYS, type SimulatedOverlay } from '../sim/simulate.js';
 import { addFaultOptions, scenarioOf } from './fault-options.js';
 import { integerOption, secondsOption } from './parsers.js';
 
@@ -17,12 +18,16 @@ interface SimulateCommandOptions extends FaultFlags {
   readonly scenario?: string;
   readonly contact: 'bootstrap' | 'random';
   readonly out?: string;
+  readonly maxMemory: number;
   readonly json?: true;
   readonly quiet?: true;
 }
 
 /** One simulated peer per index; memory, not ports, is the limit. */
 const MAX_PEERS = 10_000_000;
+/** The issue's budget for the largest run (100,000 overlay peers) on this kind of machine. */
+const DEFAULT_HEAP_MB = 8_192;
+
 /** Without a terminal, a progress line at most this often (wall time). */
 const PROGRESS_EVERY_MS = 2_000;
 
@@ -78,6 +83,12 @@ export function registerSimulate(program: Command): void {
         .choices(['bootstrap', 'random'])
         .default(SIM_DEFAULTS.contact),
     )
+    .option(
+      '--max-memory <MB>',
+      'Heap the run may use; a run that needs more stops with a message',
+      (t) => integerOption(t, 64),
+      DEFAULT_HEAP_MB,
+    )
     .option('--out <DIR>', 'Write result.json, timeseries.json and SVG charts there')
     .option('--json', 'Print one JSON document on standard output instead of tables')
     .option('--quiet', 'Print no progress on standard error');
@@ -85,7 +96,12 @@ export function registerSimulate(program: Command): void {
   command.action(async (options: SimulateCommandOptions) => {
     const scenario = await scenarioOf(command, options, (options.duration ?? 60) * 1_000);
     const progress = options.quiet ? undefined : progressPrinter(process.stderr);
-    const run = simulate(
+    const tooBig = (why: string): never => command.error(`error: ${why}`, { exitCode: 2 });
+    if (options.overlay === 'full') {
+      const fit = fullMeshFits(options.peers, options.maxMemory);
+      if (!fit.ok) tooBig(fit.reason);
+    }
+    const run = await simulateInWorker(
       options.overlay,
       {
         peers: options.peers,
@@ -99,8 +115,14 @@ export function registerSimulate(program: Command): void {
         convergeTimeoutMs: SIM_DEFAULTS.convergeTimeoutMs,
         contact: options.contact,
       },
+      options.maxMemory,
       progress,
-    );
+    ).catch((error: unknown) => {
+      if (!(error instanceof SimOutOfMemory)) throw error;
+      return tooBig(
+        `${options.peers} ${options.overlay} peers did not fit in --max-memory ${options.maxMemory} MB (the run was stopped; try fewer peers or a larger --max-memory)`,
+      );
+    });
     if (progress !== undefined && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     // vega is loaded only when charts are asked for: it would slow every start of the CLI.
     const files =

@@ -50,6 +50,11 @@ export class HyParView {
   /** Refusals since a request of ours was last accepted (the refill backoff step). */
   #refusals = 0;
   #refillWaiting = false;
+  /**
+   * Newcomers that joined through us while we had too few other neighbors to start their walks,
+   * with the walks still owed: each neighbor we gain later starts one (see `#owedWalks`).
+   */
+  readonly #owed = new Map<string, { ref: NodeRef; walks: number }>();
   /** Contacts and former neighbors, newest last: whom to rejoin through if the passive view is empty. */
   #known: NodeRef[] = [];
   readonly #refillPolicy: BackoffPolicy;
@@ -214,14 +219,40 @@ export class HyParView {
     if (result !== 'new') return;
     // A newcomer's passive view is empty: give it candidates at once (iroh does so on eviction).
     this.#shuffle.sendSample(from, from, out);
-    const peer = wireRef(from);
+    let walks = 0;
     for (const neighbor of this.#active.values()) {
       if (neighbor.id === from.id) continue;
-      send(out, neighbor, {
-        type: 'hv_forward_join',
-        peer,
-        ttl: this.options.activeWalkLength,
-      });
+      this.#startWalk(from, neighbor, out);
+      walks++;
+    }
+    // Joins that arrive at once (an emulation starting, a burst) find their contacts with one
+    // link or none: the walks could not start, and the newcomers hung off their contacts as a
+    // tree (simulator, 1,000 simultaneous joins: diameter 24). The walks owed start as soon as
+    // we gain neighbors to send them through.
+    const owed = this.options.activeViewSize - 1 - walks;
+    if (owed > 0) {
+      this.#owed.delete(from.id);
+      this.#owed.set(from.id, { ref: from, walks: owed });
+      if (this.#owed.size > this.options.activeViewSize) {
+        this.#owed.delete(this.#owed.keys().next().value as string);
+      }
+    }
+  }
+
+  #startWalk(newcomer: NodeRef, via: NodeRef, out: Out): void {
+    send(out, via, {
+      type: 'hv_forward_join',
+      peer: wireRef(newcomer),
+      ttl: this.options.activeWalkLength,
+    });
+  }
+
+  /** A new neighbor: the walks owed to earlier newcomers start through it. */
+  #owedWalks(neighbor: NodeRef, out: Out): void {
+    for (const [id, entry] of this.#owed) {
+      if (id === neighbor.id) continue;
+      this.#startWalk(entry.ref, neighbor, out);
+      if (--entry.walks <= 0) this.#owed.delete(id);
     }
   }
 
@@ -416,6 +447,7 @@ export class HyParView {
     this.#passive.delete(ref.id);
     out.push({ kind: 'cancel-timer', key: IDLE_TIMER + ref.id });
     out.push({ kind: 'event', event: { type: 'neighbor-up', peer: proven } });
+    this.#owedWalks(proven, out);
     return 'new';
   }
 

@@ -38,6 +38,16 @@ export interface PlumtreeStats {
   dropped: number;
 }
 
+/** A delivered id: who is known to hold it, and whence and how far our copy came. */
+interface Seen {
+  readonly holders: Set<string>;
+  /** The neighbor our first copy came from (undefined: we sent it). */
+  parent: NodeRef | undefined;
+  hops: number;
+  /** Set when the first copy answered our timed-out GRAFT: the neighbor that answered it. */
+  repairedBy: string | undefined;
+}
+
 interface Announcer {
   readonly peer: NodeRef;
   readonly hops: number;
@@ -58,15 +68,28 @@ export class Plumtree {
   };
   readonly #eager = new Map<string, NodeRef>();
   readonly #lazy = new Map<string, NodeRef>();
-  readonly #seen: ExpiringMap<string, true>;
+  /**
+   * Delivered ids, each with the neighbors known to hold it (they announced or pushed it to us):
+   * no IHAVE goes to those. On a lazy link both ends used to announce every message to each
+   * other; now the end whose batch leaves second sees the first's IHAVE and stays silent, which
+   * halves the IHAVE frames (the bulk of the frames over TCP).
+   */
+  readonly #seen: ExpiringMap<string, Seen>;
   /** Payloads kept for GRAFTs, with the hop count a copy sent now arrives with. */
   readonly #payloads: ExpiringMap<string, { payload: string; hops: number }>;
   /** Ids announced by IHAVE and not delivered yet, with who announced them. */
   readonly #missing = new Map<string, Announcer[]>();
   readonly #missingByPeer = new Map<string, number>();
-  /** Lazy-push ids waiting for the next IHAVE batch, by neighbor. */
-  readonly #queue = new Map<string, IHaveEntry[]>();
+  /**
+   * Lazy-push ids waiting for their IHAVE, by neighbor, each due `ihaveDelayMs` after it was
+   * queued. Every id waits the full delay (a batch no longer takes along ids queued just before
+   * it leaves), so on a lazy link the end that had the message first announces it first, and the
+   * other end, knowing it holds it, stays silent.
+   */
+  readonly #queue = new Map<string, Array<IHaveEntry & { due: number }>>();
   readonly #graftAnswers = new Map<string, Budget>();
+  /** Missing ids we sent a GRAFT for, and to whom (at most one entry per missing id). */
+  readonly #grafted = new Map<string, string>();
   #dispatchArmed = false;
 
   constructor(
@@ -125,7 +148,11 @@ export class Plumtree {
     const now = this.env.now();
     if (this.#seen.has(id, now)) return;
     this.stats.broadcasts++;
-    this.#seen.set(id, true, now);
+    this.#seen.set(
+      id,
+      { holders: new Set(), parent: undefined, hops: 0, repairedBy: undefined },
+      now,
+    );
     this.#payloads.set(id, { payload, hops: 1 }, now);
     this.#push(id, payload, 1, undefined, out);
   }
@@ -158,8 +185,28 @@ export class Plumtree {
   #onGossip(from: NodeRef, id: string, payload: string, hops: number, out: Out): void {
     const now = this.env.now();
     this.stats.payloadReceived++;
-    if (this.#seen.has(id, now)) {
+    const seen = this.#seen.get(id, now);
+    if (seen !== undefined) {
       this.stats.duplicates++;
+      seen.holders.add(from.id);
+      if (
+        seen.repairedBy !== undefined &&
+        seen.repairedBy !== from.id &&
+        this.#isNeighbor(from.id)
+      ) {
+        // The tree's copy came after all, only late (a loaded path): the GRAFT was a one-off
+        // repair, so the grafted link goes back to lazy and the tree keeps its link. Pruning the
+        // tree's link instead, as on any duplicate, rewired the shared tree on every late copy:
+        // over TCP under load that was most of the PRUNEs and the GRAFTs that followed them.
+        const repairer = this.#eager.get(seen.repairedBy);
+        seen.repairedBy = undefined;
+        if (repairer !== undefined) {
+          this.#makeLazy(repairer);
+          send(out, repairer, { type: 'pt_prune' });
+          this.stats.prunesSent++;
+        }
+        return;
+      }
       if (this.#isNeighbor(from.id)) {
         this.#makeLazy(from);
         send(out, from, { type: 'pt_prune' });
@@ -167,10 +214,14 @@ export class Plumtree {
       }
       return;
     }
-    this.#seen.set(id, true, now);
+    const announcers = this.#missing.get(id);
+    const holders = new Set([from.id]);
+    for (const a of announcers ?? []) holders.add(a.peer.id);
+    const grafted = this.#grafted.get(id);
+    const repairedBy = grafted === from.id ? grafted : undefined;
+    this.#seen.set(id, { holders, parent: from, hops, repairedBy }, now);
     const onward = Math.min(hops + 1, MAX_HOPS);
     this.#payloads.set(id, { payload, hops: onward }, now);
-    const announcers = this.#missing.get(id);
     this.#forgetMissing(id, out);
     if (this.#isNeighbor(from.id)) this.#makeEager(from);
     this.#push(id, payload, onward, from.id, out);
@@ -201,10 +252,36 @@ export class Plumtree {
     this.stats.prunesSent++;
   }
 
+  /**
+   * The same swap for an announcement that came after our copy: over TCP the IHAVE batch leaves
+   * later than the eager copy, so the check at delivery alone seldom saw an announcer and the
+   * tree, grown from the first deliveries of a forming overlay, stayed deep (hops p50 above the
+   * graph's diameter).
+   */
+  #optimizeLate(from: NodeRef, hops: number, seen: Seen, out: Out): void {
+    const threshold = this.options.optimizationThreshold;
+    const parent = seen.parent;
+    if (threshold === 0 || parent === undefined || seen.hops - hops < threshold) return;
+    if (this.#eager.has(from.id) || !this.#isNeighbor(parent.id)) return;
+    this.#makeEager(from);
+    send(out, from, { type: 'pt_graft' });
+    this.stats.graftsSent++;
+    this.#makeLazy(parent);
+    send(out, parent, { type: 'pt_prune' });
+    this.stats.prunesSent++;
+    seen.parent = from;
+    seen.hops = hops;
+  }
+
   #onIHave(from: NodeRef, ids: readonly IHaveEntry[], out: Out): void {
     const now = this.env.now();
     for (const { id, hops } of ids) {
-      if (this.#seen.has(id, now)) continue;
+      const seen = this.#seen.get(id, now);
+      if (seen !== undefined) {
+        seen.holders.add(from.id);
+        this.#optimizeLate(from, hops, seen, out);
+        continue;
+      }
       const count = this.#missingByPeer.get(from.id) ?? 0;
       let announcers = this.#missing.get(id);
       if (announcers?.some((a) => a.peer.id === from.id)) continue;
@@ -240,6 +317,7 @@ export class Plumtree {
       return;
     }
     this.#makeEager(next.peer);
+    this.#grafted.set(id, next.peer.id);
     send(out, next.peer, { type: 'pt_graft', id });
     this.stats.graftsSent++;
     setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
@@ -273,7 +351,7 @@ export class Plumtree {
         this.stats.dropped++;
         continue;
       }
-      entries.push({ id, hops });
+      entries.push({ id, hops, due: this.env.now() + this.options.ihaveDelayMs });
       this.#queue.set(peer.id, entries);
     }
     if (this.#queue.size > 0 && !this.#dispatchArmed) {
@@ -284,17 +362,36 @@ export class Plumtree {
 
   #dispatch(out: Out): void {
     this.#dispatchArmed = false;
-    for (const [id, entries] of this.#queue) {
-      const peer = this.#lazy.get(id) ?? this.#eager.get(id);
-      if (peer === undefined) continue;
-      for (let start = 0; start < entries.length; start += MAX_IHAVE_IDS) {
-        const ids = entries.slice(start, start + MAX_IHAVE_IDS);
-        send(out, peer, { type: 'pt_ihave', ids });
+    const now = this.env.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [peerId, queued] of this.#queue) {
+      const peer = this.#lazy.get(peerId) ?? this.#eager.get(peerId);
+      if (peer === undefined) {
+        this.#queue.delete(peerId);
+        continue;
+      }
+      const ids: IHaveEntry[] = [];
+      const later = queued.filter((e) => {
+        if (e.due > now) return true;
+        if (!this.#seen.get(e.id, now)?.holders.has(peerId)) ids.push({ id: e.id, hops: e.hops });
+        return false;
+      });
+      for (let start = 0; start < ids.length; start += MAX_IHAVE_IDS) {
+        const batch = ids.slice(start, start + MAX_IHAVE_IDS);
+        send(out, peer, { type: 'pt_ihave', ids: batch });
         this.stats.ihaveFramesSent++;
-        this.stats.ihaveIdsSent += ids.length;
+        this.stats.ihaveIdsSent += batch.length;
+      }
+      if (later.length === 0) this.#queue.delete(peerId);
+      else {
+        this.#queue.set(peerId, later);
+        next = Math.min(next, later[0]?.due ?? next);
       }
     }
-    this.#queue.clear();
+    if (next !== Number.POSITIVE_INFINITY) {
+      this.#dispatchArmed = true;
+      setTimer(out, IHAVE_TIMER, Math.max(1, next - now));
+    }
   }
 
   #forgetMissing(id: string, out: Out): void {
@@ -302,6 +399,7 @@ export class Plumtree {
     if (announcers === undefined) return;
     for (const a of announcers) this.#countDown(a.peer.id);
     this.#missing.delete(id);
+    this.#grafted.delete(id);
     out.push({ kind: 'cancel-timer', key: GRAFT_TIMER + id });
   }
 

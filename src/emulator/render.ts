@@ -234,6 +234,18 @@ export function renderReport(result: EmulationResult, options: ReportOptions = {
 /** The one-line progress shown while the mesh forms. */
 export function formatProgress(progress: EmulationProgress): string {
   const elapsed = formatDuration(progress.elapsedMs);
+  if (
+    progress.components !== undefined &&
+    progress.phase !== 'starting' &&
+    progress.phase !== 'stopping'
+  ) {
+    const degree = ((2 * progress.links) / progress.peers).toFixed(2);
+    const parts = progress.components === null ? '' : `, ${progress.components} component(s)`;
+    const shape = `${progress.links} links, mean degree ${degree}${parts}`;
+    return progress.phase === 'forming'
+      ? `forming the overlay: ${shape}, ${elapsed}`
+      : `overlay: ${shape}, ${progress.messages} messages sent, ${progress.deliveries} received, ${elapsed}`;
+  }
   switch (progress.phase) {
     case 'starting':
       return `starting: ${progress.listening}/${progress.peers} peers listening, ${elapsed}`;
