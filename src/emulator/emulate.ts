@@ -439,7 +439,9 @@ export async function runEmulation(
       });
     } else {
       const linked = (i: number): boolean => mesh.neighbours(i).length > 0 || i === 0;
-      await sendJoinsInWaves(joins, join, linked, waitFor, () => failed() || now() > deadline);
+      const stopped = (): boolean =>
+        failed() || now() > deadline || options.signal?.aborted === true;
+      await sendJoinsInWaves(joins, join, linked, waitFor, stopped);
     }
     const formed = (): boolean => {
       const done = overlay === undefined ? mesh.complete : overlay.formed(mesh, now());

@@ -23,7 +23,10 @@ export interface AppliedFault {
   /** The partition's groups, as ports. */
   readonly groups?: readonly (readonly number[])[];
   readonly shape?: LinkShape;
-  /** Dealt from the live view (`--ui`), not by the timeline. */
+  /**
+   * Dealt from the live view (`--ui`), not by the timeline. Its times count from the measured
+   * window's start once that started, from the run's launch before (the page acts at any time).
+   */
   readonly live?: true;
 }
 

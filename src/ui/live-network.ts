@@ -107,9 +107,9 @@ export class LiveNetwork {
   }
 
   /**
-   * Splits the running peers into `count` groups of consecutive indices (arcs of the circle the
-   * page draws); stopped peers join the group of their index's arc when restarted. Returns the
-   * groups as peer indices.
+   * Splits the peers into `count` groups of consecutive indices (arcs of the circle the page
+   * draws). Every index is placed, stopped peers too, so that one restarted later rejoins in its
+   * arc. Returns the groups as peer indices.
    */
   partition(count: number): number[][] {
     const n = this.addresses.length;
@@ -117,7 +117,7 @@ export class LiveNetwork {
     for (let i = 0; i < n; i++) {
       const g = Math.min(count - 1, Math.floor((i * count) / n));
       this.#groups[i] = g;
-      if (this.#alive[i]) groups[g]?.push(i);
+      groups[g]?.push(i);
     }
     this.#groupsChanged = true;
     return groups;

@@ -45,8 +45,8 @@ type Command =
   | { type: 'partition'; groups: number }
   | { type: 'heal' };
 
-/** Most groups the page may split the network into (its menu offers 2 to 4). */
-const MAX_GROUPS = 8;
+/** Most groups the page may split the network into: its menu and its four group colours. */
+const MAX_GROUPS = 4;
 
 export interface UiServer {
   /** `http://host:port/` */
