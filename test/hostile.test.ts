@@ -245,7 +245,7 @@ describe('framing over a raw socket', () => {
       type: 'known_peers',
       peers: [],
       nodeId: lonely.nodeId,
-      features: ['exchange', 'goodbye', 'proof', 'heartbeat'],
+      features: ['exchange', 'goodbye', 'proof', 'heartbeat', 'inline-proof'],
     });
   });
 

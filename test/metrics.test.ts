@@ -89,17 +89,18 @@ test('per-peer metrics label each series by peer; the default sums over peers', 
   assert.equal(sample(total, 'naive_peer_bytes_received_total'), 30);
 });
 
-test('deliveries match receipts to sends, also a receipt that arrives before its send', () => {
+test('deliveries match receipts to sends, also a receipt that arrives before its send, and keep its hops', () => {
   const deliveries = new GossipDeliveries(1_000);
-  assert.equal(deliveries.onReceived(1, 'early', 105), undefined);
+  assert.equal(deliveries.onReceived(1, 'early', 105, 3), undefined);
   assert.deepEqual(deliveries.onSent(0, 'early', 100), [
-    { origin: 0, receiver: 1, sentAt: 100, latencyMs: 5 },
+    { origin: 0, receiver: 1, sentAt: 100, latencyMs: 5, hops: 3 },
   ]);
   assert.deepEqual(deliveries.onReceived(2, 'early', 110), {
     origin: 0,
     receiver: 2,
     sentAt: 100,
     latencyMs: 10,
+    hops: 1,
   });
   // Forgotten once older than the time to live.
   deliveries.onSent(3, 'later', 2_000);

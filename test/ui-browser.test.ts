@@ -31,7 +31,7 @@ async function shown(page: Page, nodes: number, links: number): Promise<void> {
   });
 }
 
-test('the live page of a 30-peer run shows 30 nodes and 435 links; a peer killed from the page leaves, the others keep their links, and restarted it rejoins', {
+test('the live page of a 30-peer run shows 30 nodes and 435 links; a peer killed from the page leaves, the others keep their links, restarted it rejoins; a partition from the page drops the links across it and its heal restores them', {
   skip: SKIP,
   timeout: 180_000,
 }, async (t) => {
@@ -104,6 +104,18 @@ test('the live page of a 30-peer run shows 30 nodes and 435 links; a peer killed
   // Restarted from the page, it joins again and the full mesh is back.
   await page.click('#restart');
   await shown(page, PEERS, FULL_MESH);
+
+  // Two halves: the heartbeat declares every link across them dead; the heal lets them link again.
+  await page.select('#groups', '2');
+  await page.click('#partition');
+  const half = PEERS / 2;
+  await shown(page, PEERS, 2 * ((half * (half - 1)) / 2));
+  assert.equal(
+    await page.$eval('#partition-state', (e) => e.textContent),
+    'partitioned into 2 groups',
+  );
+  await page.click('#heal');
+  await shown(page, PEERS, FULL_MESH);
   const before = (await (await fetch(new URL('/state.json', url))).json()) as EmulationResult;
 
   await browser.close();
@@ -119,5 +131,15 @@ test('the live page of a 30-peer run shows 30 nodes and 435 links; a peer killed
   assert.deepEqual(
     final.peers.map((p) => p.neighbours),
     before.peers.map((p) => p.neighbours),
+  );
+  // The page's faults are listed with the run's, in the order dealt.
+  assert.deepEqual(
+    final.faults.map((f) => [f.kind, f.live]),
+    [
+      ['kill', true],
+      ['restart', true],
+      ['partition', true],
+      ['heal', true],
+    ],
   );
 });

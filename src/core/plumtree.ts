@@ -8,16 +8,15 @@
  * Eager and lazy peers are always HyParView neighbors, so Plumtree never makes the driver dial;
  * IHAVE and GRAFT from non-neighbors are ignored. Every table is capped (see `OverlayOptions`).
  */
-import { MAX_HOPS, MAX_IHAVE_IDS } from '../protocol/limits.js';
+import { MAX_HOPS } from '../protocol/limits.js';
 import type { BroadcastMessage, IHaveEntry } from '../protocol/overlay-messages.js';
 import { Budget } from './budget.js';
 import { ExpiringMap } from './expiring-map.js';
+import { IHAVE_TIMER, IHaveQueue } from './ihave-queue.js';
 import type { CoreEnv, NodeRef } from './machine.js';
+import { type Announcer, GRAFT_TIMER, MissingIds } from './missing-ids.js';
 import type { OverlayOptions } from './overlay-options.js';
-import { type Out, send, setTimer } from './overlay-output.js';
-
-const IHAVE_TIMER = 'pt:ihave';
-const GRAFT_TIMER = 'pt:graft:';
+import { type Out, send } from './overlay-output.js';
 
 /** Counters for reach and redundancy figures; drivers sum them over peers. */
 export interface PlumtreeStats {
@@ -48,11 +47,6 @@ interface Seen {
   repairedBy: string | undefined;
 }
 
-interface Announcer {
-  readonly peer: NodeRef;
-  readonly hops: number;
-}
-
 export class Plumtree {
   readonly stats: PlumtreeStats = {
     broadcasts: 0,
@@ -77,25 +71,21 @@ export class Plumtree {
   readonly #seen: ExpiringMap<string, Seen>;
   /** Payloads kept for GRAFTs, with the hop count a copy sent now arrives with. */
   readonly #payloads: ExpiringMap<string, { payload: string; hops: number }>;
-  /** Ids announced by IHAVE and not delivered yet, with who announced them. */
-  readonly #missing = new Map<string, Announcer[]>();
-  readonly #missingByPeer = new Map<string, number>();
-  /**
-   * Lazy-push ids waiting for their IHAVE, by neighbor, each due `ihaveDelayMs` after it was
-   * queued. Every id waits the full delay (a batch no longer takes along ids queued just before
-   * it leaves), so on a lazy link the end that had the message first announces it first, and the
-   * other end, knowing it holds it, stays silent.
-   */
-  readonly #queue = new Map<string, Array<IHaveEntry & { due: number }>>();
+  readonly #missing: MissingIds;
+  readonly #ihaves: IHaveQueue;
   readonly #graftAnswers = new Map<string, Budget>();
-  /** Missing ids we sent a GRAFT for, and to whom (at most one entry per missing id). */
-  readonly #grafted = new Map<string, string>();
-  #dispatchArmed = false;
 
   constructor(
     private readonly env: CoreEnv,
     private readonly options: OverlayOptions,
   ) {
+    this.#ihaves = new IHaveQueue(options, this.stats);
+    this.#missing = new MissingIds(env, options, {
+      isNeighbor: (id) => this.#isNeighbor(id),
+      delivered: (id) => this.#seen.has(id, this.env.now()),
+      makeEager: (peer) => this.#makeEager(peer),
+      stats: this.stats,
+    });
     this.#seen = new ExpiringMap(options.seenCacheMax, options.seenRetentionMs);
     this.#payloads = new ExpiringMap(options.payloadCacheMax, options.payloadRetentionMs);
   }
@@ -110,13 +100,11 @@ export class Plumtree {
 
   /** Sizes of the bounded tables, for tests and memory figures. */
   get tableSizes(): { seen: number; payloads: number; missing: number; queued: number } {
-    let queued = 0;
-    for (const entries of this.#queue.values()) queued += entries.length;
     return {
       seen: this.#seen.size,
       payloads: this.#payloads.size,
       missing: this.#missing.size,
-      queued,
+      queued: this.#ihaves.size,
     };
   }
 
@@ -133,15 +121,9 @@ export class Plumtree {
   neighborDown(id: string, out: Out): void {
     this.#eager.delete(id);
     this.#lazy.delete(id);
-    this.#queue.delete(id);
+    this.#ihaves.drop(id);
     this.#graftAnswers.delete(id);
-    for (const [messageId, announcers] of this.#missing) {
-      const kept = announcers.filter((a) => a.peer.id !== id);
-      if (kept.length === announcers.length) continue;
-      if (kept.length === 0) this.#forgetMissing(messageId, out);
-      else this.#missing.set(messageId, kept);
-    }
-    this.#missingByPeer.delete(id);
+    this.#missing.neighborDown(id, out);
   }
 
   broadcast(id: string, payload: string, out: Out): void {
@@ -176,8 +158,15 @@ export class Plumtree {
 
   /** Handles a timer of this layer; false when `key` is not one. */
   timer(key: string, out: Out): boolean {
-    if (key === IHAVE_TIMER) this.#dispatch(out);
-    else if (key.startsWith(GRAFT_TIMER)) this.#onGraftTimer(key.slice(GRAFT_TIMER.length), out);
+    if (key === IHAVE_TIMER) {
+      this.#ihaves.dispatch(
+        this.env.now(),
+        (id) => this.#lazy.get(id) ?? this.#eager.get(id),
+        (peer, id) => this.#seen.get(id, this.env.now())?.holders.has(peer) ?? false,
+        out,
+      );
+    } else if (key.startsWith(GRAFT_TIMER))
+      this.#missing.onTimer(key.slice(GRAFT_TIMER.length), out);
     else return false;
     return true;
   }
@@ -214,15 +203,15 @@ export class Plumtree {
       }
       return;
     }
-    const announcers = this.#missing.get(id);
+    const announcers = this.#missing.announcers(id);
     const holders = new Set([from.id]);
     for (const a of announcers ?? []) holders.add(a.peer.id);
-    const grafted = this.#grafted.get(id);
+    const grafted = this.#missing.graftedTo(id);
     const repairedBy = grafted === from.id ? grafted : undefined;
     this.#seen.set(id, { holders, parent: from, hops, repairedBy }, now);
     const onward = Math.min(hops + 1, MAX_HOPS);
     this.#payloads.set(id, { payload, hops: onward }, now);
-    this.#forgetMissing(id, out);
+    this.#missing.forget(id, out);
     if (this.#isNeighbor(from.id)) this.#makeEager(from);
     this.#push(id, payload, onward, from.id, out);
     this.stats.delivered++;
@@ -282,45 +271,8 @@ export class Plumtree {
         this.#optimizeLate(from, hops, seen, out);
         continue;
       }
-      const count = this.#missingByPeer.get(from.id) ?? 0;
-      let announcers = this.#missing.get(id);
-      if (announcers?.some((a) => a.peer.id === from.id)) continue;
-      if (
-        count >= this.options.missingPerPeerMax ||
-        (announcers === undefined && this.#missing.size >= this.options.missingMax)
-      ) {
-        this.stats.dropped++;
-        continue;
-      }
-      if (announcers === undefined) {
-        announcers = [];
-        this.#missing.set(id, announcers);
-        setTimer(out, GRAFT_TIMER + id, this.options.graftTimeoutMs);
-      }
-      announcers.push({ peer: from, hops });
-      this.#missingByPeer.set(from.id, count + 1);
+      this.#missing.announced(from, id, hops, out);
     }
-  }
-
-  /** The eager copy did not come in time: ask the next announcer, then wait a round trip. */
-  #onGraftTimer(id: string, out: Out): void {
-    const announcers = this.#missing.get(id);
-    if (announcers === undefined) return;
-    let next: Announcer | undefined;
-    while (next === undefined && announcers.length > 0) {
-      const candidate = announcers.shift() as Announcer;
-      this.#countDown(candidate.peer.id);
-      if (this.#isNeighbor(candidate.peer.id)) next = candidate;
-    }
-    if (next === undefined || this.#seen.has(id, this.env.now())) {
-      this.#forgetMissing(id, out);
-      return;
-    }
-    this.#makeEager(next.peer);
-    this.#grafted.set(id, next.peer.id);
-    send(out, next.peer, { type: 'pt_graft', id });
-    this.stats.graftsSent++;
-    setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
   }
 
   #onGraft(from: NodeRef, id: string | undefined, out: Out): void {
@@ -344,69 +296,11 @@ export class Plumtree {
       send(out, peer, { type: 'pt_gossip', id, payload, hops });
       this.stats.payloadSent++;
     }
-    for (const peer of this.#lazy.values()) {
-      if (peer.id === except) continue;
-      const entries = this.#queue.get(peer.id) ?? [];
-      if (entries.length >= this.options.ihaveQueueMax) {
-        this.stats.dropped++;
-        continue;
-      }
-      entries.push({ id, hops, due: this.env.now() + this.options.ihaveDelayMs });
-      this.#queue.set(peer.id, entries);
-    }
-    if (this.#queue.size > 0 && !this.#dispatchArmed) {
-      this.#dispatchArmed = true;
-      setTimer(out, IHAVE_TIMER, this.options.ihaveDelayMs);
-    }
-  }
-
-  #dispatch(out: Out): void {
-    this.#dispatchArmed = false;
     const now = this.env.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (const [peerId, queued] of this.#queue) {
-      const peer = this.#lazy.get(peerId) ?? this.#eager.get(peerId);
-      if (peer === undefined) {
-        this.#queue.delete(peerId);
-        continue;
-      }
-      const ids: IHaveEntry[] = [];
-      const later = queued.filter((e) => {
-        if (e.due > now) return true;
-        if (!this.#seen.get(e.id, now)?.holders.has(peerId)) ids.push({ id: e.id, hops: e.hops });
-        return false;
-      });
-      for (let start = 0; start < ids.length; start += MAX_IHAVE_IDS) {
-        const batch = ids.slice(start, start + MAX_IHAVE_IDS);
-        send(out, peer, { type: 'pt_ihave', ids: batch });
-        this.stats.ihaveFramesSent++;
-        this.stats.ihaveIdsSent += batch.length;
-      }
-      if (later.length === 0) this.#queue.delete(peerId);
-      else {
-        this.#queue.set(peerId, later);
-        next = Math.min(next, later[0]?.due ?? next);
-      }
+    for (const peer of this.#lazy.values()) {
+      if (peer.id !== except) this.#ihaves.add(peer.id, id, hops, now);
     }
-    if (next !== Number.POSITIVE_INFINITY) {
-      this.#dispatchArmed = true;
-      setTimer(out, IHAVE_TIMER, Math.max(1, next - now));
-    }
-  }
-
-  #forgetMissing(id: string, out: Out): void {
-    const announcers = this.#missing.get(id);
-    if (announcers === undefined) return;
-    for (const a of announcers) this.#countDown(a.peer.id);
-    this.#missing.delete(id);
-    this.#grafted.delete(id);
-    out.push({ kind: 'cancel-timer', key: GRAFT_TIMER + id });
-  }
-
-  #countDown(peer: string): void {
-    const count = (this.#missingByPeer.get(peer) ?? 0) - 1;
-    if (count > 0) this.#missingByPeer.set(peer, count);
-    else this.#missingByPeer.delete(peer);
+    this.#ihaves.arm(out);
   }
 
   #isNeighbor(id: string): boolean {

@@ -24,7 +24,7 @@ import { type FaultHooks, faultHooks } from './fault-hooks.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
 import { OverlayEmulation } from './overlay-emulation.js';
-import { sendJoinsInWaves, WARM_UP_MS } from './overlay-joins.js';
+import { sendJoinsInWaves, settle, WARM_UP_MS } from './overlay-joins.js';
 import { type PeerOutcome, PeerPool } from './pool.js';
 import { startRate } from './rate.js';
 import { openFileProblem, readOpenFileLimit } from './resources.js';
@@ -98,12 +98,16 @@ export interface LiveRun {
   readonly addresses: readonly string[];
   /** The document `--json` prints, as if the run were stopped now. */
   snapshot(): EmulationResult;
-  /** Stops peer i (with goodbyes); a deliberate stop is no failure of the run. */
-  kill(peer: number): void;
+  /** Ends peer i: `stop` says goodbye, `kill` just closes its sockets; no failure of the run. */
+  end(peer: number, how: 'kill' | 'stop'): void;
   /** Starts a stopped peer i again on its port, joining through a running peer. */
   restart(peer: number): void;
   /** Breaks the link between peers i and j as a network failure would (both reconnect). */
   breakLink(peer: number, other: number): void;
+  /** Splits the running peers into these groups (peer indices); traffic between groups is held. */
+  partition(groups: number[][]): void;
+  /** Ends the partition: held traffic flows again. */
+  heal(): void;
 }
 
 export type EmulationPhase = 'starting' | 'forming' | 'running' | 'stopping';
@@ -140,6 +144,9 @@ export const DEFAULTS = {
  * all sent by then: on loopback a delivery takes milliseconds even at 100 peers).
  */
 const DRAIN_MS = 2_000;
+
+/** With `--rate`, the peers' own gossip is put off this long: longer than any run measures. */
+const RATE_SILENCE_MS = 3_600_000;
 
 /**
  * One seed, separate streams: each use derives its own generator, so that turning on the overlay
@@ -350,16 +357,16 @@ export async function runEmulation(
   });
   enter('starting');
   const rssBefore = process.memoryUsage().rss;
+  // With --rate the emulator sends every message; the peers' own gossip, first round included,
+  // waits an hour (a first round at its phase would be N broadcasts while the overlay forms).
+  const ownGossipMs = config.rate === null ? null : RATE_SILENCE_MS;
   const peerOptions = chainOptions(ports, {
-    // With --rate the emulator sends every message; the peers' own gossip waits an hour.
-    periodMs: config.rate === null ? config.periodMs : 3_600_000,
+    periodMs: ownGossipMs ?? config.periodMs,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
   }).map((o, i) => ({
     ...o,
-    // With --rate no peer gossips of its own: a first message at its phase (0-2 s) made 1,000
-    // messages flood the forming overlay (N = 1,000).
-    ...(config.rate === null ? { firstGossipMs: phases[i] ?? 0 } : {}),
+    firstGossipMs: ownGossipMs ?? phases[i] ?? 0,
     ...overlay?.peerOptions(i),
   }));
   const faults: FaultHooks = faultHooks({
@@ -374,6 +381,8 @@ export async function runEmulation(
     wake,
     ...(options.observe === undefined ? {} : { observe: options.observe }),
     ...(options.observeBytes === undefined ? {} : { observeBytes: options.observeBytes }),
+    live: options.onLaunch !== undefined,
+    now,
   });
   const handles = ports.slice(0, n).map((_, i) => faults.spawn(i));
 
@@ -383,22 +392,32 @@ export async function runEmulation(
   let socketsEnd: number | null = null;
   /** The threads' counts, taken once the mesh formed (at the end when it did not). */
   let traffic: { counts: TrafficCounts; links: number } | undefined;
-  // The live view's faults are the scenario's: a stop the run expects, a restart that joins
-  // through a running peer, a link broken as the network would.
+  // The live view's faults are the scenario's, carried out and listed by the same runner: a kill or
+  // stop the run expects, a restart that joins through a running peer, a link broken as the
+  // network would, partitions held by the peers' shaping.
   options.onLaunch?.({
     addresses,
     snapshot: () => snapshot(failed() ? 'failed' : meshAt === undefined ? 'interrupted' : 'mesh'),
-    kill: (i) => {
+    end: (i, how) => {
       if (frozen || faults.leaving.has(i) || !mesh.live.includes(i)) return;
-      faults.target.end(i, 'stop');
+      faults.runner?.applyNow({ kind: how, at: 0, peers: [i] });
     },
     restart: (i) => {
       if (frozen || !faults.leaving.has(i)) return;
-      faults.target.start(i);
+      const group = faults.network?.groupOf(i) ?? 0;
+      faults.runner?.applyNow({ kind: 'restart', at: 0, peers: [i], groups: [group] });
     },
     breakLink: (i, j) => {
       const other = addresses[j];
-      if (!frozen && other !== undefined) faults.send(i, { type: 'break-link', peer: other });
+      if (frozen || other === undefined) return;
+      faults.send(i, { type: 'break-link', peer: other });
+      faults.runner?.record({ kind: 'cut', count: 1, ports: [ports[i] ?? 0, ports[j] ?? 0] });
+    },
+    partition: (groups) => {
+      if (!frozen) faults.runner?.applyNow({ kind: 'partition', at: 0, groups });
+    },
+    heal: () => {
+      if (!frozen) faults.runner?.applyNow({ kind: 'heal', at: 0 });
     },
   });
 
@@ -414,9 +433,11 @@ export async function runEmulation(
         : randomBootstrap(ports, createRng(seed ^ BOOTSTRAP_STREAM))
       ).map((a) => (a === undefined ? [] : [a]));
     const join = (i: number, address: string): void => handles[i]?.send({ type: 'join', address });
-    if (overlay === undefined)
-      joins.forEach((addresses, i) => addresses.forEach((a) => join(i, a)));
-    else {
+    if (overlay === undefined) {
+      joins.forEach((addresses, i) => {
+        for (const a of addresses) join(i, a);
+      });
+    } else {
       const linked = (i: number): boolean => mesh.neighbours(i).length > 0 || i === 0;
       await sendJoinsInWaves(joins, join, linked, waitFor, () => failed() || now() > deadline);
     }
@@ -436,6 +457,7 @@ export async function runEmulation(
   if (outcome === 'done' && !failed() && (config.durationMs > 0 || holding)) {
     enter('running');
     if (overlay !== undefined) {
+      await settle(() => mesh.mutualLinks, waitFor, failed);
       await overlay.warmUp(handles, errors, waitFor, now() + WARM_UP_MS);
       await overlay.counters('before', handles, errors, waitFor, deadline + config.durationMs);
     }
@@ -452,7 +474,7 @@ export async function runEmulation(
         (i) => faults.send(i, { type: 'broadcast' }),
       );
     }
-    faults.runner?.start(windowStart, now);
+    faults.runner?.start(windowStart);
     outcome = await waitFor(
       failed,
       holding ? Number.POSITIVE_INFINITY : windowStart + config.durationMs,

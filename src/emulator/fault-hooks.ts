@@ -17,7 +17,10 @@ export interface FaultHooks {
   spawn(i: number): PeerHandle;
   /** Peers a fault ended on purpose: their end is no failure. */
   readonly leaving: ReadonlySet<number>;
+  /** Present when the run has a timeline or a live view (which deals faults through it). */
   readonly runner: FaultRunner | undefined;
+  /** Partition groups and their heal (present with shaping, a timeline or a live view). */
+  readonly network: NetworkMap | undefined;
   /** What the faults do to the pool; the live view's kill and restart use it too. */
   readonly target: FaultTarget;
   /** Sends a command to the running peer `i`, if any. */
@@ -39,6 +42,9 @@ export interface FaultHookOptions {
   readonly observe?: (i: number, event: PeerEvent) => void;
   /** Bytes moved by peer i's sockets, as its thread reports them. */
   readonly observeBytes?: (i: number, bytesIn: number, bytesOut: number) => void;
+  /** A live view deals faults, partitions included: the network map exists from the start. */
+  readonly live?: boolean;
+  readonly now: () => number;
 }
 
 function sameShape(a: LinkShape, b: LinkShape): boolean {
@@ -53,7 +59,7 @@ function sameShape(a: LinkShape, b: LinkShape): boolean {
 export function faultHooks(options: FaultHookOptions): FaultHooks {
   const { timeline, pool, mesh, ports, addresses, peerOptions } = options;
   const shaped = !sameShape(timeline.shape, DEFAULT_SHAPE);
-  const needsNetwork = shaped || timeline.actions.length > 0;
+  const needsNetwork = shaped || timeline.actions.length > 0 || options.live === true;
   const network = needsNetwork ? new NetworkMap(ports) : undefined;
   let shape: LinkShape | null = shaped ? timeline.shape : null;
   const handles: Array<PeerHandle | undefined> = ports.map(() => undefined);
@@ -132,13 +138,14 @@ export function faultHooks(options: FaultHookOptions): FaultHooks {
     port: (i) => ports[i] ?? 0,
   };
   const runner =
-    network === undefined || timeline.actions.length === 0
+    network === undefined || (timeline.actions.length === 0 && options.live !== true)
       ? undefined
-      : new FaultRunner(timeline, target, network);
+      : new FaultRunner(timeline, target, network, options.now);
   return {
     spawn: (i) => spawn(i),
     leaving,
     runner,
+    network,
     target,
     send: (i, command) => handles[i]?.send(command),
   };

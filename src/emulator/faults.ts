@@ -23,6 +23,8 @@ export interface AppliedFault {
   /** The partition's groups, as ports. */
   readonly groups?: readonly (readonly number[])[];
   readonly shape?: LinkShape;
+  /** Dealt from the live view (`--ui`), not by the timeline. */
+  readonly live?: true;
 }
 
 /**
@@ -53,6 +55,10 @@ export class NetworkMap {
     Atomics.store(this.#groupOf, i, group);
   }
 
+  groupOf(i: number): number {
+    return Atomics.load(this.#groupOf, i);
+  }
+
   heal(): void {
     this.#groupOf.fill(0);
   }
@@ -79,18 +85,38 @@ export class FaultRunner {
   readonly #network: NetworkMap;
   readonly #rng: Rng;
   readonly #timers = new Set<NodeJS.Timeout>();
-  #start = 0;
+  /** Origin of `atMs`: the run's launch until `start` moves it to the measured window's start. */
+  #start: number;
+  readonly #now: () => number;
 
-  constructor(timeline: Timeline, target: FaultTarget, network: NetworkMap) {
+  constructor(timeline: Timeline, target: FaultTarget, network: NetworkMap, now: () => number) {
     this.#timeline = timeline;
     this.#target = target;
     this.#network = network;
+    this.#now = now;
+    this.#start = now();
     this.#rng = createRng(timeline.seed ^ 0x0c07_11e5);
   }
 
+  /**
+   * Carries out a fault the live view asked for, now, as the timeline would (its `at` is ignored);
+   * `applied` lists it, marked live.
+   */
+  applyNow(action: TimelineAction): void {
+    const at = this.#now() - this.#start;
+    this.#apply({ ...action, at }, at, true);
+  }
+
+  /** Lists a fault carried out elsewhere (the live view's cut of one chosen link). */
+  record(fault: Omit<AppliedFault, 'atMs' | 'appliedMs' | 'live'>): void {
+    const at = this.#now() - this.#start;
+    this.applied.push({ ...fault, atMs: at, appliedMs: at, live: true });
+  }
+
   /** Schedules every action relative to `startedAt` (the clock of `now`). */
-  start(startedAt: number, now: () => number): void {
+  start(startedAt: number): void {
     this.#start = startedAt;
+    const now = this.#now;
     const actions = this.#timeline.actions;
     let i = 0;
     const next = (): void => {
@@ -118,10 +144,15 @@ export class FaultRunner {
     this.#timers.clear();
   }
 
-  #apply(action: TimelineAction, appliedMs: number): void {
+  #apply(action: TimelineAction, appliedMs: number, live = false): void {
     const target = this.#target;
     const ports = (peers: readonly number[]): number[] => peers.map((p) => target.port(p));
-    const base = { kind: action.kind, atMs: action.at, appliedMs };
+    const base = {
+      kind: action.kind,
+      atMs: action.at,
+      appliedMs,
+      ...(live ? { live: true as const } : {}),
+    };
     switch (action.kind) {
       case 'start':
       case 'restart':
@@ -160,7 +191,9 @@ export class FaultRunner {
 
 /** One line of the summary: `at 5.0 s (5.01 s): kill 40 peers (ports 20010, ...)`. */
 export function describeFault(fault: AppliedFault): string {
-  const when = `at ${(fault.atMs / 1_000).toFixed(1)} s (applied ${(fault.appliedMs / 1_000).toFixed(2)} s)`;
+  const when = fault.live
+    ? `at ${(fault.appliedMs / 1_000).toFixed(2)} s, from the live view`
+    : `at ${(fault.atMs / 1_000).toFixed(1)} s (applied ${(fault.appliedMs / 1_000).toFixed(2)} s)`;
   const list = (ports: readonly number[]): string =>
     ports.length <= 6 ? ports.join(' ') : `${ports.slice(0, 6).join(' ')} ... (${ports.length})`;
   switch (fault.kind) {

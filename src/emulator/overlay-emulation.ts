@@ -151,7 +151,7 @@ export class OverlayEmulation {
     wait: Wait,
     deadline: number,
   ): Promise<void> {
-    const sender = errors.findIndex((e) => e === undefined);
+    const sender = errors.indexOf(undefined);
     if (sender < 0) return;
     this.#warmUp = '';
     handles[sender]?.send({ type: 'broadcast' });

@@ -62,3 +62,30 @@ export async function sendJoinsInWaves(
  * measured window opens anyway.
  */
 export const WARM_UP_MS = 5_000;
+
+/**
+ * Once connected, an overlay still fills its active views for seconds (refills back off from 1 s,
+ * lonely peers retry every 2 s): at N = 1,000 the links grew from 2,090 to 2,370 during a 5 s
+ * window, and every new link is eager until a duplicate prunes it. The window opens once the
+ * link count moved by at most SETTLED_CHANGE of itself over SETTLED_SPAN_MS, or after
+ * SETTLE_MAX_MS.
+ */
+export const SETTLED_CHANGE = 0.01;
+export const SETTLED_SPAN_MS = 1_000;
+export const SETTLE_MAX_MS = 10_000;
+
+/** Waits until `links()` has settled (see SETTLED_CHANGE), `stopped()`, or SETTLE_MAX_MS. */
+export async function settle(
+  links: () => number,
+  wait: Wait,
+  stopped: () => boolean,
+): Promise<void> {
+  const end = now() + SETTLE_MAX_MS;
+  let before = links();
+  while (now() < end && !stopped()) {
+    await wait(() => stopped(), Math.min(end, now() + SETTLED_SPAN_MS));
+    const after = links();
+    if (Math.abs(after - before) <= Math.max(2, SETTLED_CHANGE * after)) return;
+    before = after;
+  }
+}

@@ -50,6 +50,7 @@ export function openFileProblem(peers: number, limit: number | null): string | n
     `a full mesh of ${peers} peers in one process needs about ${needed} open files ` +
     `(${peers}x${peers - 1} sockets, two fifths more while links form, ${peers} listeners and headroom), ` +
     `but the open-file limit (ulimit -n) is ${limit}: ` +
-    `raise it in the shell first (ulimit -n ${needed}) or run at most ${maxPeersFor(limit)} peers`
+    `raise it in the shell first (ulimit -n ${needed}, if the hard limit allows), run at most ` +
+    `${maxPeersFor(limit)} peers, or add --overlay hyparview (a few links a peer, thousands of peers)`
   );
 }

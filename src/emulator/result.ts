@@ -125,6 +125,6 @@ export interface EmulationResult {
   readonly failures: readonly string[];
   /** Seed of the run's choices (gossip phases, the faults' schedule and peers, link delays). */
   readonly seed: number;
-  /** The faults carried out during the measured window, in order (`--kill`, `--scenario`, ...). */
+  /** The faults carried out, in order: the timeline's during the measured window (`--kill`, `--scenario`, ...), and those dealt from the live view (`live`). */
   readonly faults: readonly AppliedFault[];
 }

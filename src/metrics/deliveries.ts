@@ -14,6 +14,8 @@ export interface Delivery {
   readonly receiver: number;
   readonly sentAt: number;
   readonly latencyMs: number;
+  /** Links the copy crossed, when the receiver said (an overlay's relays); 1 in a full mesh. */
+  readonly hops: number;
 }
 
 interface Sent {
@@ -24,6 +26,7 @@ interface Sent {
 interface Receipt {
   readonly receiver: number;
   readonly at: number;
+  readonly hops: number;
 }
 
 /** Drops the entries of `map` (in time order) older than `before`. */
@@ -56,12 +59,12 @@ export class GossipDeliveries {
   }
 
   /** The delivery this receipt completes, or undefined while its send is not known. */
-  onReceived(receiver: number, text: string, at: number): Delivery | undefined {
+  onReceived(receiver: number, text: string, at: number, hops = 1): Delivery | undefined {
     const sent = this.#sent.get(text);
-    if (sent !== undefined) return this.#delivery(sent, { receiver, at });
+    if (sent !== undefined) return this.#delivery(sent, { receiver, at, hops });
     const early = this.#early.get(text);
-    if (early === undefined) this.#early.set(text, [{ receiver, at }]);
-    else early.push({ receiver, at });
+    if (early === undefined) this.#early.set(text, [{ receiver, at, hops }]);
+    else early.push({ receiver, at, hops });
     evict(this.#early, (r) => r[0]?.at ?? 0, at - this.#ttlMs);
     return undefined;
   }
@@ -72,6 +75,7 @@ export class GossipDeliveries {
       receiver: receipt.receiver,
       sentAt: sent.at,
       latencyMs: Math.max(0, receipt.at - sent.at),
+      hops: receipt.hops,
     };
   }
 }

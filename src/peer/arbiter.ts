@@ -12,6 +12,7 @@ import { type Reason, reason } from '../core/reasons.js';
 import { Feature } from '../protocol/messages.js';
 import { type Connection, LEGACY_FRAME_GAP_MS } from './connection.js';
 import type { PeerContext } from './context.js';
+import type { Claim } from './prover.js';
 
 const DUPLICATE = reason('DUPLICATE', 'duplicate link');
 const ALREADY_LINKED = reason('DUPLICATE', 'already linked to that node');
@@ -76,6 +77,21 @@ export class Arbiter {
         this.#switch(existing, connection, decision.retire);
         return;
     }
+  }
+
+  /**
+   * A connection we dialed to the address `claim` names, still open and not known to reach another
+   * node: the proof's nonce goes over it (no probe connection), if the claimant answers that way.
+   */
+  proofChannel(claim: Claim): Connection | undefined {
+    const features = claim.connection.identity?.features;
+    if (claim.nodeId === undefined || !features?.has(Feature.inlineProof)) return undefined;
+    for (const c of this.ctx.connections) {
+      if (c.direction !== 'outbound' || c.closed || c.remote !== claim.address) continue;
+      if (c.identity !== undefined && c.identity.nodeId !== claim.nodeId) continue;
+      return c;
+    }
+    return undefined;
   }
 
   /** Whether a peer list that arrived on `connection` may be acted on now, held, or dropped. */

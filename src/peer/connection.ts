@@ -169,11 +169,28 @@ export class Connection implements LinkConnection {
     this.#drain();
   }
 
-  /** Hands a frame to the socket, through the link shaping when there is one. */
+  /**
+   * Hands a frame to the socket, through the link shaping when there is one. Frames written in one
+   * tick leave in one system call (the socket is corked until the tick ends): a handshake reply, a
+   * peer list and a proof's nonce to one peer cost one write, not three.
+   */
   #send(frame: Buffer): void {
-    if (this.#shaped === undefined) this.socket.write(frame);
-    else this.#shaped.write(frame);
+    if (this.#shaped !== undefined) {
+      this.#shaped.write(frame);
+      return;
+    }
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
   }
+
+  #corked = false;
 
   #drain(): void {
     if (this.#paceTimer !== undefined || this.closed || this.socket.destroyed) return;

@@ -7,7 +7,7 @@ import { now } from './clock.js';
 import type { Connection } from './connection.js';
 import type { PeerContext } from './context.js';
 import { HandshakeGate } from './handshake-gate.js';
-import { answerProbe } from './probe-answer.js';
+import { answerProbe, echoNonce } from './probe-answer.js';
 
 type PublicAddress = Extract<Message, { type: 'public_address' }>;
 
@@ -75,6 +75,14 @@ export class Inbound {
           this.#publicAddress(connection, message);
         } else if (message.address !== identity.address) {
           ctx.reject(connection, violation(`re-claimed another address (${message.address})`));
+        } else if (message.probe !== undefined) {
+          // Its prober dialed us anyway and proves our claim over this link (Feature.inlineProof).
+          const probe = {
+            nonce: message.probe,
+            proberId: identity.nodeId,
+            proberAddress: identity.address,
+          };
+          echoNonce(probe, ctx.connections, connection);
         }
         return;
       case 'known_peers':

@@ -25,7 +25,13 @@ export { ListenError };
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-const FEATURES = [Feature.exchange, Feature.goodbye, Feature.proof, Feature.heartbeat];
+const FEATURES = [
+  Feature.exchange,
+  Feature.goodbye,
+  Feature.proof,
+  Feature.heartbeat,
+  Feature.inlineProof,
+];
 const STOPPING = reason('STOPPING', 'this peer is stopping');
 
 /**
@@ -111,6 +117,7 @@ export class Peer {
         legacyGraceMs: limits.legacyReplyGraceMs,
         maxConcurrent: limits.maxConcurrentProofs,
         maxQueued: limits.maxQueuedProofs,
+        via: (claim) => made(arbiter).proofChannel(claim),
       }),
       get inbound() {
         return made(inbound);

@@ -22,7 +22,21 @@ export function answerProbe(
 ): void {
   connection.send({ type: 'known_peers', peers: [], ...identity });
   connection.close(reason('PROBE_DONE', 'probe answered'));
+  echoNonce(probe, connections);
+}
+
+/**
+ * Sends a probe's nonce back over every connection we have to the prober (`except` the one it came
+ * on), so that it arrives on the one that carried our claim. The prober may have sent it over a
+ * link it dialed to us (`Feature.inlineProof`) instead of a probe connection: same echo.
+ */
+export function echoNonce(
+  probe: Probe,
+  connections: Iterable<Connection>,
+  except?: Connection,
+): void {
   for (const c of connections) {
+    if (c === except) continue;
     const toProber =
       (probe.proberId !== undefined && c.identity?.key === probe.proberId) ||
       (c.identity === undefined && c.direction === 'outbound' && c.remote === probe.proberAddress);

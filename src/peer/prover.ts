@@ -29,6 +29,11 @@ export interface ProverOptions {
   readonly maxConcurrent: number;
   /** Claims waiting in line; beyond it a claim fails at once (bounded work for a hostile flood). */
   readonly maxQueued: number;
+  /**
+   * A connection we dialed to the claimed address anyway, to carry the nonce instead of a probe
+   * connection (the claimant has `Feature.inlineProof`); undefined: dial a probe.
+   */
+  via?(claim: Claim): Connection | undefined;
 }
 
 interface Pending {
@@ -131,6 +136,8 @@ export class AddressProver {
       this.#pending.delete(nonce);
       clearTimeout(pending.retry);
       pending.probe?.close(PROBE_DONE);
+      channel?.socket.off('connect', sendInline);
+      channel?.socket.off('close', onChannelGone);
       done(outcome);
     };
     const pending: Pending = { claim, started: performance.now(), settle };
@@ -185,7 +192,24 @@ export class AddressProver {
         }
       });
     };
-    dial();
+    // The node listening at the address gets the nonce over a link we dialed there, if we hold
+    // one: it sends it back over its own links to us just as it would answer a probe. Only when
+    // that link goes before the proof does a probe connection follow.
+    const channel = this.options.via?.(claim);
+    const sendInline = () => {
+      channel?.send({ type: 'public_address', ...this.options.hello(), probe: nonce });
+    };
+    const onChannelGone = () => {
+      if (!settled) dial();
+    };
+    if (channel === undefined) {
+      dial();
+      return;
+    }
+    // A connection still connecting sends its hello on connect; the nonce must come after it.
+    if (channel.socket.connecting) channel.socket.once('connect', sendInline);
+    else sendInline();
+    channel.socket.once('close', onChannelGone);
   }
 
   /** Runs `dial` again after a pause, unless the proof settles first. */

@@ -54,6 +54,12 @@ export const Feature = {
    * silent for a few periods can be declared dead (core/liveness.ts).
    */
   heartbeat: 'heartbeat',
+  /**
+   * Answers a probe nonce sent over a connection its prover dialed to it (a second
+   * `public_address`, same address, with `probe`): a prover that holds such a connection anyway
+   * proves the claim without opening a probe connection.
+   */
+  inlineProof: 'inline-proof',
   /** Speaks the HyParView + Plumtree overlay (`hv_*` and `pt_*` frames, `--overlay hyparview`). */
   hyparview: 'hyparview',
 } as const;

@@ -59,6 +59,11 @@ export interface FrameMessage {
    * only the receivers reached since the last frame (the page appends them by `id`).
    */
   readonly spreads: readonly Spread[];
+  /**
+   * Each peer's partition group, when it changed since the last frame (always in `init`); all
+   * zero: no partition.
+   */
+  readonly groups?: readonly number[];
 }
 
 function edgeKey(a: number, b: number): number {
@@ -86,6 +91,9 @@ export class LiveNetwork {
   #spreadIds = 0;
   /** Per followed message: receivers already sent in a frame (-1: not sent at all yet). */
   readonly #shown = new Map<number, number>();
+  /** Partition group of each peer (all 0: none), and whether the page has yet to hear of it. */
+  readonly #groups: number[];
+  #groupsChanged = false;
   phase = 'starting';
 
   constructor(addresses: readonly string[], startedAt: number) {
@@ -95,6 +103,29 @@ export class LiveNetwork {
     this.#views = addresses.map(() => new Map());
     this.#alive = addresses.map(() => false);
     this.#degree = addresses.map(() => 0);
+    this.#groups = addresses.map(() => 0);
+  }
+
+  /**
+   * Splits the running peers into `count` groups of consecutive indices (arcs of the circle the
+   * page draws); stopped peers join the group of their index's arc when restarted. Returns the
+   * groups as peer indices.
+   */
+  partition(count: number): number[][] {
+    const n = this.addresses.length;
+    const groups: number[][] = Array.from({ length: count }, () => []);
+    for (let i = 0; i < n; i++) {
+      const g = Math.min(count - 1, Math.floor((i * count) / n));
+      this.#groups[i] = g;
+      if (this.#alive[i]) groups[g]?.push(i);
+    }
+    this.#groupsChanged = true;
+    return groups;
+  }
+
+  heal(): void {
+    this.#groups.fill(0);
+    this.#groupsChanged = true;
   }
 
   observe(i: number, event: PeerEvent): void {
@@ -117,7 +148,7 @@ export class LiveNetwork {
           this.#deliver(event.text, delivery);
         return;
       case 'message-received': {
-        const delivery = this.#deliveries.onReceived(i, event.text, event.at);
+        const delivery = this.#deliveries.onReceived(i, event.text, event.at, event.hops);
         if (delivery !== undefined) this.#deliver(event.text, delivery);
         return;
       }
@@ -131,10 +162,9 @@ export class LiveNetwork {
     const bucket = LATENCY_BOUNDS_MS.findIndex((bound) => delivery.latencyMs <= bound);
     const slot = bucket === -1 ? LATENCY_BOUNDS_MS.length : bucket;
     this.#latency[slot] = (this.#latency[slot] ?? 0) + 1;
-    // Every delivery of a gossip message is one hop from its sender; an overlay that relays
-    // would report the hop count on its delivery events.
     const spot = this.#spotlight;
-    if (spot?.text === text) spot.reached.push([delivery.receiver, 1, delivery.latencyMs]);
+    if (spot?.text === text)
+      spot.reached.push([delivery.receiver, delivery.hops, delivery.latencyMs]);
   }
 
   get links(): number {
@@ -154,7 +184,11 @@ export class LiveNetwork {
       alive: [...this.#alive],
       edges,
       latencyBoundsMs: LATENCY_BOUNDS_MS,
-      frame: { ...frame, spreads: this.#spreads.map((s) => ({ ...s, reached: [...s.reached] })) },
+      frame: {
+        ...frame,
+        spreads: this.#spreads.map((s) => ({ ...s, reached: [...s.reached] })),
+        groups: [...this.#groups],
+      },
     };
   }
 
@@ -176,7 +210,9 @@ export class LiveNetwork {
       added: pairs(this.#added),
       removed: pairs(this.#removed),
       spreads,
+      ...(this.#groupsChanged ? { groups: [...this.#groups] } : {}),
     };
+    this.#groupsChanged = false;
     this.#up = new Set();
     this.#down = new Set();
     this.#added = new Set();

@@ -40,9 +40,13 @@ const PAGE: Readonly<Record<string, [string, string]>> = {
 
 /** What the page may ask: a fault dealt to the running network. */
 type Command =
-  | { type: 'kill'; peer: number }
-  | { type: 'restart'; peer: number }
-  | { type: 'cut'; peer: number; other: number };
+  | { type: 'kill' | 'stop' | 'restart'; peer: number }
+  | { type: 'cut'; peer: number; other: number }
+  | { type: 'partition'; groups: number }
+  | { type: 'heal' };
+
+/** Most groups the page may split the network into (its menu offers 2 to 4). */
+const MAX_GROUPS = 8;
 
 export interface UiServer {
   /** `http://host:port/` */
@@ -58,11 +62,17 @@ function parseCommand(data: unknown, peers: number): Command | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { type, peer, other } = value as Record<string, unknown>;
+  const { type, peer, other, groups } = value as Record<string, unknown>;
+  if (type === 'heal') return { type };
+  if (type === 'partition') {
+    const ok =
+      Number.isInteger(groups) && (groups as number) >= 2 && (groups as number) <= MAX_GROUPS;
+    return ok ? { type, groups: groups as number } : undefined;
+  }
   const index = (x: unknown): x is number =>
     Number.isInteger(x) && (x as number) >= 0 && (x as number) < peers;
   if (!index(peer)) return undefined;
-  if (type === 'kill' || type === 'restart') return { type, peer };
+  if (type === 'kill' || type === 'stop' || type === 'restart') return { type, peer };
   if (type === 'cut' && index(other) && other !== peer) return { type, peer, other };
   return undefined;
 }
@@ -70,7 +80,8 @@ function parseCommand(data: unknown, peers: number): Command | undefined {
 /**
  * `emulate --ui PORT`: serves the live page, its scripts, `GET /state.json` (the `--json`
  * document of this moment) and a WebSocket at `/ws` that sends the page one `init`, then a frame
- * of changes every FRAME_MS, and takes the page's commands (kill, restart, cut a link).
+ * of changes every FRAME_MS, and takes the page's commands (kill, stop, restart, cut a link,
+ * partition, heal).
  */
 export async function serveUi(
   network: LiveNetwork,
@@ -118,9 +129,28 @@ export async function serveUi(
     socket.on('message', (data) => {
       const command = parseCommand(data, network.addresses.length);
       if (command === undefined) return;
-      if (command.type === 'kill') run.kill(command.peer);
-      else if (command.type === 'restart') run.restart(command.peer);
-      else run.breakLink(command.peer, command.other);
+      switch (command.type) {
+        case 'kill':
+        case 'stop':
+          run.end(command.peer, command.type);
+          return;
+        case 'restart':
+          run.restart(command.peer);
+          return;
+        case 'cut':
+          run.breakLink(command.peer, command.other);
+          return;
+        case 'partition': {
+          // Arcs of the circle the page draws: the running peers in index order, cut in equal runs.
+          const groups = network.partition(command.groups);
+          run.partition(groups);
+          return;
+        }
+        case 'heal':
+          network.heal();
+          run.heal();
+          return;
+      }
     });
   });
   // One frame for every page; computed even with no page open, so the next one starts from now.

@@ -3,6 +3,19 @@
 import { drawBars, drawSteps } from './charts.js';
 
 const COLOR = { idle: '#4a7bb7', origin: '#f08c00', reached: '#d6336c', edge: '#cfd8e3' };
+/** Idle peers by partition group (group 0 is also the colour with no partition). */
+const GROUP_COLORS = ['#4a7bb7', '#2f9e44', '#9c36b5', '#868e96'];
+/** A reached peer by the hops its copy crossed: 1 brightest, HOP_COLORS.length or more darkest. */
+const HOP_COLORS = [
+  '#ffd43b',
+  '#fcc419',
+  '#fd7e14',
+  '#f76707',
+  '#e8590c',
+  '#d6336c',
+  '#a61e4d',
+  '#5f3dc4',
+];
 const REACH_COLORS = [
   '#c5cfdb',
   '#b3bfcd',
@@ -27,7 +40,16 @@ let latencyBounds = [];
 const spreads = new Map();
 let spotlight;
 let lit = new Set();
+let groups = [];
 let socket;
+
+function idleColor(i) {
+  return GROUP_COLORS[(groups[i] ?? 0) % GROUP_COLORS.length];
+}
+
+function hopColor(hops) {
+  return HOP_COLORS[Math.min(HOP_COLORS.length, Math.max(1, hops)) - 1];
+}
 
 function position(i) {
   const angle = (2 * Math.PI * i) / addresses.length - Math.PI / 2;
@@ -41,7 +63,12 @@ function nodeSize() {
 function addNode(i) {
   const key = String(i);
   if (graph.hasNode(key)) return;
-  graph.addNode(key, { ...position(i), size: nodeSize(), color: COLOR.idle, label: addresses[i] });
+  graph.addNode(key, {
+    ...position(i),
+    size: nodeSize(),
+    color: idleColor(i),
+    label: addresses[i],
+  });
 }
 
 function addEdge(a, b) {
@@ -86,26 +113,29 @@ function mergeSpreads(list) {
       spread = { id: s.id, origin: s.origin, text: s.text, reached: new Map() };
       spreads.set(s.id, spread);
     }
-    for (const [peer, , ms] of s.reached)
-      if (!spread.reached.has(peer)) spread.reached.set(peer, ms);
+    for (const [peer, hops, ms] of s.reached)
+      if (!spread.reached.has(peer)) spread.reached.set(peer, { hops, ms });
   }
   while (spreads.size > 8) spreads.delete(spreads.keys().next().value);
   const newest = [...spreads.values()].at(-1);
   if (newest === undefined) return;
   if (newest.id !== spotlight?.id) {
-    for (const i of lit) paint(i, COLOR.idle);
+    for (const i of lit) paint(i, idleColor(i));
     lit = new Set();
     spotlight = newest;
     paint(newest.origin, COLOR.origin);
     lit.add(newest.origin);
   }
-  for (const peer of newest.reached.keys()) {
+  let deepest = 0;
+  for (const [peer, { hops }] of newest.reached) {
+    deepest = Math.max(deepest, hops);
     if (lit.has(peer)) continue;
-    paint(peer, COLOR.reached);
+    paint(peer, hopColor(hops));
     lit.add(peer);
   }
   $('spread-caption').textContent =
-    `[${newest.text}] from ${addresses[newest.origin]}: ${newest.reached.size} reached`;
+    `[${newest.text}] from ${addresses[newest.origin]}: ${newest.reached.size} reached, ` +
+    `${deepest} hop${deepest === 1 ? '' : 's'} at most`;
 }
 
 function figures(frame) {
@@ -117,7 +147,9 @@ function figures(frame) {
   drawBars($('degrees'), frame.degrees.length ? frame.degrees : [0], (i) => String(i), COLOR.idle);
   const labels = [...latencyBounds.map((b) => `≤${b} ms`), `>${latencyBounds.at(-1)} ms`];
   drawBars($('latency'), frame.latency, (i) => labels[i], COLOR.reached);
-  const curves = [...spreads.values()].map((s) => [...s.reached.values()].sort((a, b) => a - b));
+  const curves = [...spreads.values()].map((s) =>
+    [...s.reached.values()].map((r) => r.ms).sort((a, b) => a - b),
+  );
   drawSteps(
     $('reach'),
     curves,
@@ -127,7 +159,17 @@ function figures(frame) {
   );
 }
 
+function regroup(next) {
+  groups = next;
+  const parts = new Set(groups).size;
+  $('partition-state').textContent = parts > 1 ? `partitioned into ${parts} groups` : 'none';
+  graph.forEachNode((key) => {
+    if (!lit.has(Number(key))) graph.setNodeAttribute(key, 'color', idleColor(Number(key)));
+  });
+}
+
 function apply(frame) {
+  if (frame.groups !== undefined) regroup(frame.groups);
   for (const i of frame.up) addNode(i);
   for (const i of frame.down) if (graph.hasNode(String(i))) graph.dropNode(String(i));
   for (const [a, b] of frame.added) addEdge(a, b);
@@ -144,6 +186,7 @@ function onMessage(message) {
     spreads.clear();
     spotlight = undefined;
     lit = new Set();
+    groups = data.frame.groups ?? [];
     addresses = data.addresses;
     latencyBounds = data.latencyBoundsMs;
     data.alive.forEach((alive, i) => {
@@ -163,7 +206,18 @@ function send(command, text) {
 
 $('kill').addEventListener('click', () => {
   const peer = Number($('peer').value);
-  send({ type: 'kill', peer }, `stopping ${addresses[peer]}`);
+  send({ type: 'kill', peer }, `killing ${addresses[peer]} (no goodbye)`);
+});
+$('stop').addEventListener('click', () => {
+  const peer = Number($('peer').value);
+  send({ type: 'stop', peer }, `stopping ${addresses[peer]} (with goodbyes)`);
+});
+$('partition').addEventListener('click', () => {
+  const count = Number($('groups').value);
+  send({ type: 'partition', groups: count }, `partitioned into ${count} groups`);
+});
+$('heal').addEventListener('click', () => {
+  send({ type: 'heal' }, 'healed');
 });
 $('restart').addEventListener('click', () => {
   const peer = Number($('peer').value);
