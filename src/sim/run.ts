@@ -59,6 +59,7 @@ export const SIM_DEFAULTS = {
  * the same (`WARM_UP_MS`), so their figures compare.
  */
 const WARM_UP_MAX_MS = 5_000;
+const WARM_UP_ID = 'warm-up';
 
 /** Mean degree moving less than this between two samples counts as settled. */
 const SETTLED_DEGREE_CHANGE = 0.01;
@@ -176,7 +177,10 @@ export function runSimulation<M, E>(
   const timeline = resolveTimeline(options.scenario, { peers: options.peers, seed: options.seed });
   const recorder = new Recorder(timeline.totalPeers);
   const net = new SimNetwork(protocol, timeline.totalPeers, options.seed, {
-    onDelivery: (node, id, hops, at) => recorder.delivered(node, id, hops, at),
+    onDelivery: (node, id, hops, at) => {
+      if (id === WARM_UP_ID) warmUpReached++;
+      else recorder.delivered(node, id, hops, at);
+    },
   });
   net.shape = timeline.shape;
   const rng = createRng(options.seed ^ 0x51a7e);
@@ -196,6 +200,7 @@ export function runSimulation<M, E>(
 
   let phase = 'join';
   let warmUpUntil = 0;
+  let warmUpReached = 0;
   let payloadSendsBefore = 0;
   let convergedAt: number | null = null;
   let measureFrom = Number.NaN;
@@ -317,7 +322,7 @@ export function runSimulation<M, E>(
           net.input(origin, { kind: 'broadcast', id: 'warm-up', payload: 'warm-up' });
       }
     } else if (phase === 'warm-up') {
-      if (net.inFlight === 0 || t >= warmUpUntil) beginMeasure();
+      if (warmUpReached >= graph.peers - 1 || t >= warmUpUntil) beginMeasure();
     } else if (phase === 'measure' && t >= measureEnd) {
       phase = 'drain';
     } else if (phase === 'drain' && (allDelivered() || t >= measureEnd + options.drainMs)) {
