@@ -120,10 +120,8 @@ export const DEFAULT_OVERLAY_OPTIONS: OverlayOptions = {
   // to failures and shuffles, as every full neighbor refuses a low request (a dial each time).
   refillBelow: 4,
   // A join or neighbor request follows its connection at once; a connection idle this long is not
-  // going to become a link, and holding it costs a file. 5 s held ~4,000 extra connections at the
-  // peak of forming N = 2,000 in one process (ss: 17,300 established sockets for 4,700 links),
-  // reaching the 20,000 open files; 2 s still covers a request's round trip on that loaded host.
-  strangerIdleMs: 2_000,
+  // going to become a link, and holding it costs a file.
+  strangerIdleMs: 5_000,
   // A refused request means the candidate's view is full; asking the next one at once made peers
   // with 4 of 5 links send ~10 refused requests a second each (simulator, N = 10,000: > 15 min of
   // wall time). 1 s, doubling, with jitter: a view one short is no emergency (lonelyBelow is).
