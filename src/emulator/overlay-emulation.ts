@@ -4,7 +4,7 @@ import type { PeerEvent } from '../peer/events.js';
 import type { OverlaySettings } from '../peer/overlay-protocol.js';
 import { componentsOf, percentile, summarizeGraph, symmetric } from '../report/graph.js';
 import type { MeshState } from './mesh.js';
-import { openFilesNow, overlayFileProblem } from './overlay-resources.js';
+import { openFilesNow, overlayFileProblem, rssNow } from './overlay-resources.js';
 import type { OverlayReport } from './overlay-result.js';
 import { canReadTcpTable, countAcceptedConnections } from './sockets.js';
 
@@ -176,8 +176,9 @@ export class OverlayEmulation {
   /** Memory and sockets as they are when the overlay has just formed. */
   onFormed(rssBefore: number, basePort: number): void {
     const links = this.#linkCount;
+    const rss = rssNow();
     this.#atFormed = {
-      memory: { rssPerPeerBytes: Math.max(0, process.memoryUsage().rss - rssBefore) / this.#n },
+      memory: rss === null ? null : { rssPerPeerBytes: Math.max(0, rss - rssBefore) / this.#n },
       sockets: canReadTcpTable()
         ? { connections: countAcceptedConnections(basePort, basePort + this.#n - 1), links }
         : null,

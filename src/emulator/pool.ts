@@ -1,8 +1,15 @@
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { HostCommand, HostedPeerTask, HostMessage, HostResult } from '../host/messages.js';
+import type {
+  BatchedNotice,
+  HostCommand,
+  HostedPeerTask,
+  HostMessage,
+  HostResult,
+  TaggedHostMessage,
+} from '../host/messages.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
 
@@ -60,6 +67,9 @@ export class PeerPool {
   readonly #pool: Piscina<HostedPeerTask, HostResult>;
   readonly #handles = new Set<PeerHandle>();
   readonly #meterBytes: boolean;
+  /** Tagged messages from the threads' shared ports (host/batcher.ts), by task key. */
+  readonly #byKey = new Map<number, (message: TaggedHostMessage['message']) => void>();
+  #nextKey = 0;
 
   constructor({ threads, peersPerThread, filename, meterBytes }: PoolOptions) {
     this.#meterBytes = meterBytes === true;
@@ -82,16 +92,34 @@ export class PeerPool {
     onBytes?: (bytesIn: number, bytesOut: number) => void,
   ): PeerHandle {
     const { port1, port2 } = new MessageChannel();
+    const key = this.#nextKey++;
     let ended = false;
     /** Callers of `report()` waiting, in the order they asked (the port keeps that order). */
     const reports: Array<(message: PeerReportMessage | null) => void> = [];
-    const portClosed = new Promise<void>((resolve) => port1.once('close', () => resolve()));
-    port1.on('message', (message: HostMessage) => {
+    const receive = (message: HostMessage): void => {
       if (message.type === 'event') onEvent(message.event);
       else if (message.type === 'bytes') onBytes?.(message.bytesIn, message.bytesOut);
       else reports.shift()?.(message);
+    };
+    /** A batching task's messages are all in once its `end` came (on the shared port). */
+    let batched = false;
+    let endReceived: () => void = () => {};
+    const batchEnded = new Promise<void>((resolve) => {
+      endReceived = resolve;
     });
-    const task: HostedPeerTask = { options, port: port2, meterBytes: this.#meterBytes };
+    this.#byKey.set(key, (message) => {
+      if (message.type === 'end') endReceived();
+      else receive(message);
+    });
+    const portClosed = new Promise<void>((resolve) => port1.once('close', () => resolve())).then(
+      () => (batched ? batchEnded : undefined),
+    );
+    port1.on('message', (message: HostMessage | BatchedNotice) => {
+      if (message.type !== 'batched') return receive(message);
+      batched = true;
+      if (message.port !== undefined) this.#listen(message.port);
+    });
+    const task: HostedPeerTask = { options, port: port2, meterBytes: this.#meterBytes, key };
     const settled: Promise<PeerOutcome> = this.#pool
       .run(task, { transferList: [port2] })
       .catch((error: unknown) => ({
@@ -108,6 +136,7 @@ export class PeerPool {
       ]);
       clearTimeout(grace);
       ended = true;
+      this.#byKey.delete(key);
       for (const waiting of reports.splice(0)) waiting(null);
       port1.close();
       this.#handles.delete(handle);
@@ -128,6 +157,15 @@ export class PeerPool {
     };
     this.#handles.add(handle);
     return handle;
+  }
+
+  /** Takes a thread's shared port: its batches go to their tasks' handlers, in order. */
+  #listen(port: MessagePort): void {
+    port.on('message', (batch: TaggedHostMessage[]) => {
+      for (const { key, message } of batch) this.#byKey.get(key)?.(message);
+    });
+    // A thread's tasks come and go; its port must not keep the process alive once all ended.
+    port.unref();
   }
 
   /**

@@ -24,7 +24,12 @@ export interface CommandHandlers {
  * `broadcast`, `counters`, `kill` and `reshape` go to `on`, `report` is answered with this thread's socket counts. Resolves once `stop` arrives, or once
  * the host went away without a word (stop rather than run forever).
  */
-export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<void> {
+export function serveCommands(
+  port: MessagePort,
+  on: CommandHandlers,
+  /** Where the `report` reply goes: the way the task's events go, so it comes after them. */
+  reply: (message: HostMessage) => void = (message) => port.postMessage(message),
+): Promise<void> {
   return new Promise((resolve) => {
     port.on('message', (command: HostCommand) => {
       switch (command.type) {
@@ -54,11 +59,7 @@ export function serveCommands(port: MessagePort, on: CommandHandlers): Promise<v
           on.reshape?.(command.shape);
           return;
         case 'report':
-          port.postMessage({
-            type: 'report',
-            threadId,
-            traffic: trafficCounts(),
-          } satisfies HostMessage);
+          reply({ type: 'report', threadId, traffic: trafficCounts() });
           return;
       }
     });

@@ -16,8 +16,30 @@ export interface HostedPeerTask {
   readonly options: PeerOptions | OverlayPeerOptions;
   /** Report the bytes the peer's sockets move (`bytes` messages, about once a second). */
   readonly meterBytes?: boolean;
-  /** Transferred with the task: events go out over it, commands come in. */
+  /** Transferred with the task: commands come in over it (events too, when `key` is unset). */
   readonly port: MessagePort;
+  /**
+   * Set by a host that takes batched messages: the task then posts `{ type: 'batched' }` on
+   * `port` first, and sends its HostMessages, tagged with this key, through its thread's shared
+   * port (host/batcher.ts), ending with an `end`. Unique among the host's tasks.
+   */
+  readonly key?: number;
+}
+
+/**
+ * What a task posts on its own port when it batches: the first task of a thread hands over the
+ * host's end of the thread's shared port; every batching task says so before anything else, so
+ * the host knows to wait for its `end` (the two ports keep no order between them).
+ */
+export interface BatchedNotice {
+  readonly type: 'batched';
+  readonly port?: MessagePort;
+}
+
+/** One entry of a batch on a thread's shared port: a message of task `key`, or its end. */
+export interface TaggedHostMessage {
+  readonly key: number;
+  readonly message: HostMessage | { readonly type: 'end' };
 }
 
 /**
