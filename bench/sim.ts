@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { renderSvg } from '../src/report/charts.js';
 import { scenarioFromFlags } from '../src/scenario/flags.js';
-import { EMPTY_SCENARIO } from '../src/scenario/model.js';
 import { hyparviewProtocol } from '../src/sim/protocols.js';
-import { runSimulation, SIM_DEFAULTS, type SimulationOptions } from '../src/sim/run.js';
+import { plainRun, runSimulation, type SimulationOptions } from '../src/sim/run.js';
 
 const quick = process.argv.includes('--quick');
 const partAt = process.argv.indexOf('--part');
@@ -29,14 +28,7 @@ const FRACTIONS = quick ? [0.2, 0.8] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 
 const RESULTS = join(import.meta.dirname, 'results');
 const FILE = join(RESULTS, quick ? 'sim-quick.json' : 'sim.json');
 
-const base = (peers: number, seed: number): SimulationOptions => ({
-  ...SIM_DEFAULTS,
-  peers,
-  messages: 10,
-  seed,
-  scenario: EMPTY_SCENARIO,
-  durationMs: null,
-});
+const base = (peers: number, seed: number): SimulationOptions => plainRun(peers, seed);
 
 interface Spread {
   readonly min: number;

@@ -6,18 +6,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runEmulation } from '../src/emulator/emulate.js';
 import { parseScenario } from '../src/scenario/file.js';
-import { EMPTY_SCENARIO } from '../src/scenario/model.js';
 import { hyparviewProtocol } from '../src/sim/protocols.js';
-import { runSimulation, SIM_DEFAULTS, type SimulationOptions } from '../src/sim/run.js';
+import { plainRun, runSimulation, type SimulationOptions } from '../src/sim/run.js';
 
-const simOptions = (peers: number, seed: number): SimulationOptions => ({
-  ...SIM_DEFAULTS,
-  peers,
-  messages: 10,
-  seed,
-  scenario: EMPTY_SCENARIO,
-  durationMs: null,
-});
+const simOptions = (peers: number, seed: number): SimulationOptions => plainRun(peers, seed);
 
 describe('emulate and simulate of one seed', () => {
   it('apply the same fault schedule: kinds, times and peers', async () => {

@@ -1,7 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { now } from '../peer/clock.js';
 import { cdfPoints, reachCurve } from '../report/curves.js';
+import { writeFiles } from '../report/files.js';
 import { type Adjacency, componentsOf, degreeStats } from '../report/graph.js';
 import type { AppliedFault } from './faults.js';
 import type { EmulationResult } from './result.js';
@@ -136,7 +135,6 @@ export async function writeEmulationFiles(
   result: EmulationResult,
   trace: EmulationTrace,
 ): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
   const { messages, latencies } = trace.reach();
   const latencyCdf = cdfPoints(latencies);
   const faults = result.faults.map(faultPoint);
@@ -156,11 +154,5 @@ export async function writeEmulationFiles(
       clock: 'wall',
     })),
   };
-  const paths: string[] = [];
-  for (const [name, text] of Object.entries(files)) {
-    const path = join(dir, name);
-    await writeFile(path, text);
-    paths.push(path);
-  }
-  return paths;
+  return writeFiles(dir, files);
 }

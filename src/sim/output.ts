@@ -1,6 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { renderCharts } from '../report/charts.js';
+import { writeFiles } from '../report/files.js';
 import type { SimulationRun } from './run.js';
 
 /**
@@ -8,7 +7,6 @@ import type { SimulationRun } from './run.js';
  * faults, reach curves, latency CDF) and the SVG charts. Returns the paths written.
  */
 export async function writeRunFiles(dir: string, run: SimulationRun): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
   const { result, samples, latencyCdf } = run;
   const files: Record<string, string> = {
     'result.json': `${JSON.stringify(result, null, 2)}\n`,
@@ -23,11 +21,5 @@ export async function writeRunFiles(dir: string, run: SimulationRun): Promise<st
       clock: 'virtual',
     })),
   };
-  const paths: string[] = [];
-  for (const [name, text] of Object.entries(files)) {
-    const path = join(dir, name);
-    await writeFile(path, text);
-    paths.push(path);
-  }
-  return paths;
+  return writeFiles(dir, files);
 }

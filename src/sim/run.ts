@@ -8,7 +8,7 @@ import {
   type OverlaySummary,
   percentileOf,
 } from '../report/summary.js';
-import { type Scenario, scenarioEnd } from '../scenario/model.js';
+import { EMPTY_SCENARIO, type Scenario, scenarioEnd } from '../scenario/model.js';
 import { resolveTimeline, type TimelineAction } from '../scenario/timeline.js';
 import { SimNetwork } from './network.js';
 import type { SimProtocol } from './protocol.js';
@@ -51,6 +51,11 @@ export const SIM_DEFAULTS = {
   /** Settling time after the scenario's last step, so that delivery after healing is measured. */
   settleMs: 10_000,
 } as const;
+
+/** A run with no faults: `messages` broadcasts at `peers` peers (the benchmark's and tests' plain run). */
+export function plainRun(peers: number, seed: number, messages = 10): SimulationOptions {
+  return { ...SIM_DEFAULTS, peers, messages, seed, scenario: EMPTY_SCENARIO, durationMs: null };
+}
 
 /**
  * After converging, one broadcast before the measured phase, given this long at most (virtual) to
