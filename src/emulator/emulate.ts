@@ -13,6 +13,7 @@ import { resolveTimeline } from '../scenario/timeline.js';
 import {
   chainBootstrap,
   chainOptions,
+  ephemeralPortRange,
   findFreePortRange,
   LOOPBACK,
   peerPorts,
@@ -144,6 +145,17 @@ export const DEFAULTS = {
  * all sent by then: on loopback a delivery takes milliseconds even at 100 peers).
  */
 const DRAIN_MS = 2_000;
+
+/**
+ * Why a free-looking port may not bind: inside the kernel's range for outgoing connections, a
+ * recent outgoing connection that used it as its local port holds it in TIME-WAIT for a minute
+ * (seen after a test run: 41708 held by a connection to 32244), and a listener cannot bind over that.
+ */
+function whyInUse(port: number | undefined): string {
+  const [low, high] = ephemeralPortRange();
+  if (port === undefined || port < low || port > high) return '';
+  return ` (it lies in the kernel's range for outgoing connections, ${low}-${high}: a recent outgoing connection may hold it for a minute; choose --base-port below ${low}, or 0)`;
+}
 
 /** With `--rate`, the peers' own gossip is put off this long: longer than any run measures. */
 const RATE_SILENCE_MS = 3_600_000;
@@ -309,7 +321,10 @@ export async function runEmulation(
     const port = ports[i];
     let error: string | undefined;
     if (outcome.outcome === 'listen-failed') {
-      error = outcome.code === 'EADDRINUSE' ? `port ${port} is already in use` : outcome.message;
+      error =
+        outcome.code === 'EADDRINUSE'
+          ? `port ${port} is already in use${whyInUse(port)}`
+          : outcome.message;
     } else if (outcome.outcome === 'crashed') {
       error = `the peer on port ${port} died with its thread: ${outcome.message}`;
     } else if (!frozen && !faults.leaving.has(i)) {
