@@ -18,7 +18,14 @@ import {
   renderReport,
   renderSummary,
 } from '../src/emulator/render.js';
-import { filesNeeded, maxPeersFor, openFileProblem } from '../src/emulator/resources.js';
+import {
+  filesForShare,
+  filesNeeded,
+  MAX_PROCESSES,
+  maxPeersFor,
+  openFileProblem,
+  processesFor,
+} from '../src/emulator/resources.js';
 import type { EmulationResult } from '../src/emulator/result.js';
 import type { PeerEvent } from '../src/peer/events.js';
 
@@ -49,6 +56,7 @@ function fakeResult(
       peers: ports.length,
       basePort: ports[0] ?? 0,
       threads: 2,
+      processes: 1,
       periodMs: 2_000,
       durationMs: 0,
       timeoutMs: 30_000,
@@ -69,6 +77,7 @@ function fakeResult(
       peerListBytesPerLink: null,
       links: 0,
     },
+    openFiles: { limit: 20_000, peak: 400, perProcess: [400] },
     missingLinks: missingLinks(ports, neighbours),
     messages: { windowMs: 0, sent: 0, expected: 0, received: 0 },
     latencyMs: null,
@@ -284,11 +293,27 @@ describe('bootstrap and resources', () => {
   test('the open-file check names both numbers', () => {
     assert.equal(openFileProblem(20, 20_000), null);
     assert.equal(openFileProblem(1_000, null), null);
-    const problem = openFileProblem(200, 20_000) ?? '';
+    const problem = openFileProblem(200, 20_000, 1) ?? '';
     assert.match(problem, new RegExp(`${filesNeeded(200)}`));
     assert.match(problem, /20000/);
     const max = maxPeersFor(20_000);
     assert.ok(filesNeeded(max) <= 20_000 && filesNeeded(max + 1) > 20_000);
+  });
+  test("a mesh past one process's open files is spread over as few processes as it fits in", () => {
+    assert.equal(processesFor(maxPeersFor(20_000), 20_000), 1);
+    assert.equal(processesFor(maxPeersFor(20_000) + 1, 20_000), 2);
+    const k = processesFor(200, 20_000) ?? 0;
+    assert.equal(k, 3);
+    assert.ok(filesForShare(Math.ceil(200 / k), 200) <= 20_000);
+    assert.ok(filesForShare(Math.ceil(200 / (k - 1)), 200) > 20_000);
+    assert.equal(openFileProblem(200, 20_000), null);
+    const most = maxPeersFor(20_000, MAX_PROCESSES);
+    assert.equal(processesFor(most, 20_000), MAX_PROCESSES);
+    assert.equal(processesFor(most + 1, 20_000), null);
+    assert.match(
+      openFileProblem(most + 1, 20_000) ?? '',
+      new RegExp(`${filesNeeded(most + 1)}.*20000`),
+    );
   });
 });
 

@@ -14,7 +14,7 @@ test('messages of many tasks posted in one turn leave as one batch, in the order
   port2.on('message', (batch: TaggedHostMessage[]) => received.push(batch));
   batcher.post(1, { type: 'bytes', bytesIn: 1, bytesOut: 0 });
   batcher.post(2, { type: 'bytes', bytesIn: 2, bytesOut: 0 });
-  batcher.post(1, { type: 'report', threadId: 7, traffic });
+  batcher.post(1, { type: 'report', pid: 1, threadId: 7, traffic });
   batcher.post(1, { type: 'end' });
   const [first] = (await once(port2, 'message')) as [TaggedHostMessage[]];
   assert.deepEqual(

@@ -7,6 +7,7 @@ import {
   runEmulation,
 } from '../emulator/emulate.js';
 import { formatProgress, renderReport } from '../emulator/render.js';
+import { MAX_PROCESSES } from '../emulator/resources.js';
 import type { EmulationResult } from '../emulator/result.js';
 import { EmulationTrace, writeEmulationFiles } from '../emulator/trace.js';
 import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
@@ -27,6 +28,7 @@ interface EmulateCommandOptions extends OverlayFlags, FaultCommandOptions {
   readonly peers: number;
   readonly basePort: number;
   readonly threads: number;
+  readonly processes?: number;
   readonly period: number;
   readonly duration: number;
   readonly timeout: number;
@@ -128,9 +130,14 @@ export function registerEmulate(program: Command): void {
       DEFAULTS.basePort,
     )
     .addOption(
-      new Option('--threads <THREADS>', 'Worker threads hosting the peers')
+      new Option('--threads <THREADS>', 'Worker threads hosting the peers (in all processes)')
         .argParser((text) => integerOption(text, 1, MAX_THREADS))
         .default(availableParallelism(), 'the number of cores'),
+    )
+    .option(
+      '--processes <K>',
+      'Spread the peers over K child processes, each with its own open-file limit (default: 1, or as few as a full mesh too big for one process fits in)',
+      (text) => integerOption(text, 1, MAX_PROCESSES),
     )
     .option(
       '--period <PERIOD>',
@@ -247,6 +254,7 @@ export function registerEmulate(program: Command): void {
           peers: options.peers,
           basePort: options.basePort,
           threads: options.threads,
+          ...(options.processes === undefined ? {} : { processes: options.processes }),
           periodMs: options.period * 1_000,
           durationMs,
           timeoutMs: options.timeout * 1_000,

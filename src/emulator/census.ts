@@ -17,10 +17,10 @@ const REPORT_TIMEOUT_MS = 10_000;
 /**
  * Asks every peer for its report and waits for all (at most REPORT_TIMEOUT_MS). Resolving is a
  * barrier: every event each answering peer emitted before has been delivered. The traffic is the
- * sum over threads, each counted once (its peers report the same counts).
+ * sum over threads (of every process), each counted once (its peers report the same counts).
  */
 export async function reportAll(handles: readonly PeerHandle[]): Promise<TrafficCounts> {
-  const byThread = new Map<number, TrafficCounts>();
+  const byThread = new Map<string, TrafficCounts>();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     Promise.all(
@@ -28,8 +28,9 @@ export async function reportAll(handles: readonly PeerHandle[]): Promise<Traffic
         const report = await handle.report();
         if (report === null) return;
         // Counts only grow: the largest of each is the thread's latest.
-        const known = byThread.get(report.threadId) ?? report.traffic;
-        byThread.set(report.threadId, latestTraffic(known, report.traffic));
+        const thread = `${report.pid}/${report.threadId}`;
+        const known = byThread.get(thread) ?? report.traffic;
+        byThread.set(thread, latestTraffic(known, report.traffic));
       }),
     ),
     new Promise<void>((resolve) => {

@@ -24,11 +24,13 @@ import { countSockets, reportAll } from './census.js';
 import { type FaultHooks, faultHooks } from './fault-hooks.js';
 import { latencyStats, MessageLog } from './latency.js';
 import { countLinks, MeshState, missingLinks } from './mesh.js';
+import { OpenFilesPeak } from './open-files.js';
 import { OverlayEmulation } from './overlay-emulation.js';
 import { sendJoinsInWaves, settle, WARM_UP_MS } from './overlay-joins.js';
-import { type PeerOutcome, PeerPool } from './pool.js';
+import { type PeerHost, type PeerOutcome, PeerPool } from './pool.js';
+import { ProcessPool } from './process-pool.js';
 import { startRate } from './rate.js';
-import { openFileProblem, readOpenFileLimit } from './resources.js';
+import { MAX_PROCESSES, openFileProblem, processesFor, readOpenFileLimit } from './resources.js';
 import type {
   ConnectionCounts,
   EmulationConfig,
@@ -43,8 +45,16 @@ export interface EmulationOptions {
   readonly peers: number;
   /** Port of the first peer, the others following; 0 finds a free range. Default 8080. */
   readonly basePort?: number;
-  /** Worker threads hosting the peers. Default: the number of cores. */
+  /**
+   * Worker threads hosting the peers, in all processes together (each has at least one).
+   * Default: the number of cores.
+   */
   readonly threads?: number;
+  /**
+   * Child processes to spread the peers over, each with its own open-file limit. Default: 1 when
+   * the mesh fits in this process's open files, else as few as it fits in (process-pool.ts).
+   */
+  readonly processes?: number;
   /** Gossip period of every peer. Default 2 s. */
   readonly periodMs?: number;
   /** How long to keep the mesh running and measure its messages once it formed. Default 0. */
@@ -170,11 +180,16 @@ const RATE_STREAM = 0x72617465;
 
 type WaitOutcome = 'done' | 'timeout' | 'aborted';
 
-function resolveConfig(options: EmulationOptions): EmulationConfig {
-  const config: EmulationConfig = {
+function resolveConfig(options: EmulationOptions): EmulationConfig & { limit: number | null } {
+  const limit = options.openFileLimit ?? readOpenFileLimit();
+  const config = {
     peers: options.peers,
     basePort: options.basePort ?? DEFAULTS.basePort,
     threads: options.threads ?? availableParallelism(),
+    processes:
+      options.processes ??
+      (options.overlay === undefined ? (processesFor(options.peers, limit) ?? MAX_PROCESSES) : 1),
+    limit,
     periodMs: options.periodMs ?? DEFAULTS.periodMs,
     durationMs: options.durationMs ?? DEFAULTS.durationMs,
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
@@ -187,14 +202,24 @@ function resolveConfig(options: EmulationOptions): EmulationConfig {
   if (!Number.isSafeInteger(config.threads) || config.threads < 1) {
     throw new EmulationSetupError(`--threads must be a whole number >= 1, not ${config.threads}`);
   }
+  const { processes } = config;
+  if (!Number.isSafeInteger(processes) || processes < 1 || processes > MAX_PROCESSES) {
+    throw new EmulationSetupError(
+      `--processes must be a whole number from 1 to ${MAX_PROCESSES}, not ${processes}`,
+    );
+  }
+  if (processes > 1 && options.overlay !== undefined) {
+    throw new EmulationSetupError(
+      '--processes spreads a full mesh: an overlay runs in one process',
+    );
+  }
   if (config.basePort !== 0) {
     const problem = portRangeProblem(config.basePort, config.peers);
     if (problem !== null) throw new EmulationSetupError(problem);
   }
-  const limit = options.openFileLimit ?? readOpenFileLimit();
   const files =
     options.overlay === undefined
-      ? openFileProblem(config.peers, limit)
+      ? openFileProblem(config.peers, limit, options.processes)
       : OverlayEmulation.fileProblem(config.peers, options.overlay, limit);
   if (files !== null) throw new EmulationSetupError(files);
   return config;
@@ -211,7 +236,7 @@ export async function runEmulation(
   options: EmulationOptions,
   onProgress?: (progress: EmulationProgress) => void,
 ): Promise<EmulationResult> {
-  const requested = resolveConfig(options);
+  const { limit: openFileLimit, ...requested } = resolveConfig(options);
   const n = requested.peers;
   const seed = options.seed ?? randomInt(2 ** 32);
   const timeline = resolveTimeline(options.scenario ?? EMPTY_SCENARIO, { peers: n, seed });
@@ -219,8 +244,12 @@ export async function runEmulation(
   const total = timeline.totalPeers;
   const basePort =
     requested.basePort === 0 ? await findFreePortRange(total, LOOPBACK) : requested.basePort;
-  const threads = Math.min(requested.threads, n);
-  const config: EmulationConfig = { ...requested, basePort, threads };
+  const processes = Math.min(requested.processes, n);
+  // --threads counts every process's threads; each process hosts at least one, and no more
+  // than it has peers.
+  const threadsEach = Math.min(Math.ceil(requested.threads / processes), Math.ceil(n / processes));
+  const threads = threadsEach * processes;
+  const config: EmulationConfig = { ...requested, basePort, threads, processes };
   const ports = peerPorts(basePort, total);
   const addresses = ports.map((port) => formatHostPort({ host: LOOPBACK, port }));
   const rng = createRng(seed);
@@ -364,12 +393,15 @@ export async function runEmulation(
 
   const launchedAt = now();
   const deadline = launchedAt + config.timeoutMs;
-  const pool = new PeerPool({
-    threads,
-    peersPerThread: Math.ceil(total / threads),
+  const poolOptions = {
+    threads: threadsEach,
+    peersPerThread: Math.ceil(Math.ceil(total / processes) / threadsEach),
     ...(options.host === undefined ? {} : { filename: options.host.filename }),
     meterBytes: options.observeBytes !== undefined,
-  });
+  };
+  const pool: PeerHost =
+    processes === 1 ? new PeerPool(poolOptions) : new ProcessPool({ ...poolOptions, processes });
+  const openFiles = new OpenFilesPeak(() => pool.pids);
   enter('starting');
   const rssBefore = process.memoryUsage().rss;
   // With --rate the emulator sends every message; the peers' own gossip, first round included,
@@ -467,6 +499,7 @@ export async function runEmulation(
     if (outcome === 'done' && overlay !== undefined) overlay.onFormed(rssBefore, basePort);
   }
   if (outcome === 'done' && mesh.complete) {
+    openFiles.sample();
     socketsFormed = countSockets(basePort, basePort + n - 1);
     traffic = { counts: await reportAll(handles), links: mesh.mutualLinks };
   }
@@ -534,6 +567,7 @@ export async function runEmulation(
   enter('stopping');
   stopRate();
   overlay?.dispose();
+  openFiles.stop();
   await pool.destroy();
 
   return snapshot(status);
@@ -585,6 +619,11 @@ export async function runEmulation(
       links: countLinks(livePorts, liveNeighbours),
       sockets: { formed: socketsFormed, end: socketsEnd },
       connections: connectionCounts(traffic),
+      openFiles: {
+        limit: openFileLimit === Number.POSITIVE_INFINITY ? null : openFileLimit,
+        peak: openFiles.peaks().length === 0 ? null : Math.max(...openFiles.peaks()),
+        perProcess: openFiles.peaks(),
+      },
       // An overlay is meant to miss most pairs: listing them would be N^2/2 entries.
       missingLinks: overlay === undefined ? missingLinks(livePorts, liveNeighbours) : [],
       messages: {

@@ -5,7 +5,7 @@ import { DEFAULT_SHAPE, type LinkShape } from '../scenario/model.js';
 import type { Timeline } from '../scenario/timeline.js';
 import { FaultRunner, type FaultTarget, NetworkMap } from './faults.js';
 import type { MeshState } from './mesh.js';
-import type { PeerHandle, PeerOutcome, PeerPool } from './pool.js';
+import type { PeerHandle, PeerHost, PeerOutcome } from './pool.js';
 
 /**
  * Where `runEmulation` meets the faults: how a peer is spawned (with its shaping, and ignoring a
@@ -29,7 +29,7 @@ export interface FaultHooks {
 
 export interface FaultHookOptions {
   readonly timeline: Timeline;
-  readonly pool: PeerPool;
+  readonly pool: PeerHost;
   readonly mesh: MeshState;
   readonly ports: readonly number[];
   readonly addresses: readonly string[];

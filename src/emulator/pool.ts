@@ -42,6 +42,23 @@ export interface PeerHandle {
 
 export type PeerReportMessage = Extract<HostMessage, { type: 'report' }>;
 
+/**
+ * What hosts the emulator's peers: worker threads of this process (`PeerPool`), or of several
+ * child processes (`ProcessPool`, process-pool.ts) when a mesh needs more open files than one
+ * process may hold.
+ */
+export interface PeerHost {
+  spawn(
+    options: PeerOptions,
+    onEvent: (event: PeerEvent) => void,
+    onBytes?: (bytesIn: number, bytesOut: number) => void,
+  ): PeerHandle;
+  /** Stops every peer (at most `graceMs`), then ends every thread and process. */
+  destroy(graceMs?: number): Promise<void>;
+  /** The processes hosting peers now, by pid (for their open files). */
+  readonly pids: readonly number[];
+}
+
 export interface PoolOptions {
   /** Worker threads, all started up front and kept until `destroy()`. */
   readonly threads: number;
@@ -63,13 +80,14 @@ export interface PoolOptions {
  * open, so atomics are disabled; an abort signal would make a task unable to share its thread (and
  * aborting kills the thread), so peers are stopped by a message on their own port instead.
  */
-export class PeerPool {
+export class PeerPool implements PeerHost {
   readonly #pool: Piscina<HostedPeerTask, HostResult>;
   readonly #handles = new Set<PeerHandle>();
   readonly #meterBytes: boolean;
   /** Tagged messages from the threads' shared ports (host/batcher.ts), by task key. */
   readonly #byKey = new Map<number, (message: TaggedHostMessage['message']) => void>();
   #nextKey = 0;
+  readonly pids = [process.pid];
 
   constructor({ threads, peersPerThread, filename, meterBytes }: PoolOptions) {
     this.#meterBytes = meterBytes === true;

@@ -2,7 +2,13 @@ import Table from 'cli-table3';
 import type { EmulationProgress } from './emulate.js';
 import { describeFault } from './faults.js';
 import { overlayRows } from './overlay-render.js';
-import type { ConnectionCounts, EmulationResult, PeerReport, SocketCounts } from './result.js';
+import type {
+  ConnectionCounts,
+  EmulationResult,
+  OpenFileCounts,
+  PeerReport,
+  SocketCounts,
+} from './result.js';
 
 /**
  * What a person sees of a run: pure functions from the collected data to text, no I/O, no clock.
@@ -165,6 +171,20 @@ export function connectionsText(c: ConnectionCounts): string {
   );
 }
 
+function hostingText(threads: number, processes: number): string {
+  const plural = (count: number, word: string): string =>
+    `${count} ${word}${count === 1 ? '' : 's'}`;
+  if (processes === 1) return plural(threads, 'thread');
+  return `${processes} processes x ${plural(threads / processes, 'thread')}`;
+}
+
+/** The peak of the busiest process, beside the limit each process has. */
+function openFilesText({ limit, peak, perProcess }: OpenFileCounts): string {
+  if (peak === null) return 'not counted (no /proc)';
+  const each = perProcess.length > 1 ? ` (per process: ${perProcess.join(', ')})` : '';
+  return `at most ${peak} in one process${limit === null ? '' : ` of a limit of ${limit} each`}${each}`;
+}
+
 /** The figures of a run, one per line. */
 export function renderSummary(result: EmulationResult): string {
   const { config, links, messages, latencyMs, mesh } = result;
@@ -174,7 +194,7 @@ export function renderSummary(result: EmulationResult): string {
     ['status', statusLine(result)],
     [
       'peers',
-      `${config.peers} on ${config.threads} thread${config.threads === 1 ? '' : 's'}, ports ${first}-${last}, gossip every ${formatDuration(config.periodMs)}`,
+      `${config.peers} on ${hostingText(config.threads, config.processes)}, ports ${first}-${last}, gossip every ${formatDuration(config.periodMs)}`,
     ],
     [
       'all listening',
@@ -194,6 +214,7 @@ export function renderSummary(result: EmulationResult): string {
     ],
     ['sockets', socketsText(result.sockets)],
     ['connections', connectionsText(result.connections)],
+    ['open files', openFilesText(result.openFiles)],
     [
       'messages',
       messages.windowMs === 0

@@ -15,7 +15,13 @@ export type EmulationStatus = 'mesh' | 'timeout' | 'failed' | 'interrupted';
 export interface EmulationConfig {
   readonly peers: number;
   readonly basePort: number;
+  /** Worker threads hosting the peers, in all processes together. */
   readonly threads: number;
+  /**
+   * Processes hosting the peers: 1 (this one), or child processes, each with its own open-file
+   * limit, when a full mesh needs more files than one process may hold (or --processes says so).
+   */
+  readonly processes: number;
   readonly periodMs: number;
   readonly durationMs: number;
   readonly timeoutMs: number;
@@ -89,6 +95,16 @@ export interface ConnectionCounts {
   readonly links: number;
 }
 
+/** Open files of the processes hosting the peers, each under its own limit. */
+export interface OpenFileCounts {
+  /** The open-file limit of each process (`ulimit -n`); null when unknown. */
+  readonly limit: number | null;
+  /** The most any one process held at once (the largest of `perProcess`); null where unread. */
+  readonly peak: number | null;
+  /** Each hosting process's peak, sampled every 250 ms while the run lasted. */
+  readonly perProcess: readonly number[];
+}
+
 export interface MessageCounts {
   /** How long messages were measured (--duration, as run). */
   readonly windowMs: number;
@@ -113,6 +129,7 @@ export interface EmulationResult {
   readonly links: LinkCounts;
   readonly sockets: SocketCounts;
   readonly connections: ConnectionCounts;
+  readonly openFiles: OpenFileCounts;
   /** Port pairs [lower, higher] without a link both sides report, ascending. */
   readonly missingLinks: ReadonlyArray<readonly [number, number]>;
   readonly messages: MessageCounts;

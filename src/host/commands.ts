@@ -59,7 +59,7 @@ export function serveCommands(
           on.reshape?.(command.shape);
           return;
         case 'report':
-          reply({ type: 'report', threadId, traffic: trafficCounts() });
+          reply({ type: 'report', pid: process.pid, threadId, traffic: trafficCounts() });
           return;
       }
     });

@@ -74,7 +74,11 @@ export type HostMessage =
   | { readonly type: 'bytes'; readonly bytesIn: number; readonly bytesOut: number }
   | {
       readonly type: 'report';
-      /** Peers sharing a thread report the same counts: the host adds them up once per thread. */
+      /**
+       * Peers sharing a thread report the same counts: the host adds them up once per thread,
+       * told apart by process and thread (the emulator may spread its threads over processes).
+       */
+      readonly pid: number;
       readonly threadId: number;
       readonly traffic: TrafficCounts;
     };
