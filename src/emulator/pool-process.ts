@@ -1,5 +1,6 @@
 import { type PeerHandle, PeerPool, type PoolOptions } from './pool.js';
 import type { ChildNotice, FromChild, ToChild } from './process-pool.js';
+import { MIRROR_MS, SharedMirror } from './shared-mirror.js';
 
 /**
  * A child process of `ProcessPool`: hosts its share of the peers in a `PeerPool` of its own worker
@@ -29,15 +30,33 @@ function notify(notice: ChildNotice): void {
   });
 }
 
+/** This process's copy of the emulator's shared memory, its changes sent every MIRROR_MS. */
+const mirror = new SharedMirror();
+setInterval(() => {
+  const changes = mirror.take();
+  if (changes.length > 0) send({ type: 'shared', changes });
+}, MIRROR_MS).unref();
+
 const pool = new PeerPool(JSON.parse(process.argv[2] ?? '{}') as PoolOptions);
 const handles = new Map<number, PeerHandle>();
 
 process.on('message', (message: ToChild) => {
   switch (message.type) {
     case 'spawn': {
-      const { key } = message;
+      const { key, shaping } = message;
+      const options =
+        shaping === undefined
+          ? message.options
+          : {
+              ...message.options,
+              shaping: {
+                ...shaping,
+                ports: mirror.bufferOf(shaping.ports),
+                groups: mirror.bufferOf(shaping.groups),
+              },
+            };
       const handle = pool.spawn(
-        message.options,
+        options,
         (event) => notify({ key, message: { type: 'event', event } }),
         (bytesIn, bytesOut) => notify({ key, message: { type: 'bytes', bytesIn, bytesOut } }),
       );
@@ -58,6 +77,9 @@ process.on('message', (message: ToChild) => {
         });
       return;
     }
+    case 'shared':
+      mirror.apply(message.changes, false);
+      return;
     case 'destroy':
       // Every peer was stopped by the parent already: end the threads and leave.
       void pool.destroy(0).then(() => process.exit(0));

@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { HostCommand, HostMessage } from '../host/messages.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
+import type { ShapingConfig } from '../peer/shaping.js';
 import type { PeerHandle, PeerHost, PeerOutcome, PeerReportMessage, PoolOptions } from './pool.js';
+import { MIRROR_MS, type MirrorChanges, type MirrorRef, SharedMirror } from './shared-mirror.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -20,7 +22,14 @@ const EXIT_GRACE_MS = 5_000;
 
 /** What the parent tells a child: its thread pool's settings come as `argv[2]` (JSON). */
 export type ToChild =
-  | { readonly type: 'spawn'; readonly key: number; readonly options: PeerOptions }
+  | {
+      readonly type: 'spawn';
+      readonly key: number;
+      readonly options: PeerOptions;
+      /** The peer's shaping, its shared memory named (shared-mirror.ts): none crosses processes. */
+      readonly shaping?: RemoteShaping;
+    }
+  | { readonly type: 'shared'; readonly changes: readonly MirrorChanges[] }
   /** A `report` is answered (through the child's pool) after every event sent before it. */
   | { readonly type: 'command'; readonly key: number; readonly command: HostCommand }
   | { readonly type: 'destroy' };
@@ -28,12 +37,18 @@ export type ToChild =
 /** What a child tells the parent, in batches (one per turn of its event loop), in order. */
 export type FromChild =
   | { readonly type: 'ready' }
+  | { readonly type: 'shared'; readonly changes: readonly MirrorChanges[] }
   | { readonly type: 'batch'; readonly batch: readonly ChildNotice[] };
 
 /** A hosted peer's message, or its end (after its every message). */
 export type ChildNotice =
   | { readonly key: number; readonly message: HostMessage }
   | { readonly key: number; readonly done: PeerOutcome };
+
+export interface RemoteShaping extends Omit<ShapingConfig, 'ports' | 'groups'> {
+  readonly ports: MirrorRef;
+  readonly groups: MirrorRef;
+}
 
 export interface ProcessPoolOptions extends PoolOptions {
   /** Child processes, all started up front; `threads` and `peersPerThread` are each one's. */
@@ -61,6 +76,8 @@ interface Child {
 export class ProcessPool implements PeerHost {
   readonly #children: Child[];
   readonly #handles = new Set<PeerHandle>();
+  readonly #mirror = new SharedMirror();
+  #mirrorTimer: NodeJS.Timeout | undefined;
   #nextKey = 0;
   readonly #killAll = (): void => {
     for (const child of this.#children) child.process.kill('SIGKILL');
@@ -98,6 +115,8 @@ export class ProcessPool implements PeerHost {
         for (const queued of state.queue.splice(0)) child.send(queued);
         return;
       }
+      // Passed on to every child by the next sync.
+      if (message.type === 'shared') return this.#mirror.apply(message.changes, true);
       for (const notice of message.batch) state.peers.get(notice.key)?.(notice);
     });
     // Its peers die with it (a crash, or killed from outside).
@@ -110,8 +129,30 @@ export class ProcessPool implements PeerHost {
   }
 
   #send(child: Child, message: ToChild): void {
+    this.#sync();
+    this.#post(child, message);
+  }
+
+  #post(child: Child, message: ToChild): void {
     if (!child.ready) child.queue.push(message);
     else if (child.process.connected) child.process.send(message);
+  }
+
+  /** Tells every child what changed in the shared memory since last time (shared-mirror.ts). */
+  #sync(): void {
+    if (!this.#mirror.active) return;
+    const changes = this.#mirror.take();
+    if (changes.length > 0)
+      for (const child of this.#children) this.#post(child, { type: 'shared', changes });
+  }
+
+  /** The shaping as a child can take it: its shared memory named, mirrored from now on. */
+  #remoteShaping({ ports, groups, ...rest }: ShapingConfig): RemoteShaping {
+    if (this.#mirrorTimer === undefined) {
+      this.#mirrorTimer = setInterval(() => this.#sync(), MIRROR_MS);
+      this.#mirrorTimer.unref();
+    }
+    return { ...rest, ports: this.#mirror.refOf(ports), groups: this.#mirror.refOf(groups) };
   }
 
   spawn(
@@ -141,7 +182,13 @@ export class ProcessPool implements PeerHost {
       else if (message.type === 'bytes') onBytes?.(message.bytesIn, message.bytesOut);
       else reports.shift()?.(message);
     });
-    this.#send(child, { type: 'spawn', key, options });
+    const { shaping, ...rest } = options;
+    this.#send(
+      child,
+      shaping === undefined
+        ? { type: 'spawn', key, options: rest }
+        : { type: 'spawn', key, options: rest, shaping: this.#remoteShaping(shaping) },
+    );
     const handle: PeerHandle = {
       send: (command) => {
         if (!ended) this.#send(child, { type: 'command', key, command });
@@ -172,6 +219,7 @@ export class ProcessPool implements PeerHost {
     this.#killAll();
     await within(Promise.all(this.#children.map((c) => c.exited)), EXIT_GRACE_MS);
     process.removeListener('exit', this.#killAll);
+    clearInterval(this.#mirrorTimer);
   }
 }
 
