@@ -145,14 +145,7 @@ export class PeerPool implements PeerHost {
         message: error instanceof Error ? error.message : String(error),
       }));
     const done = settled.then(async (outcome) => {
-      let grace: NodeJS.Timeout | undefined;
-      await Promise.race([
-        portClosed,
-        new Promise<void>((resolve) => {
-          grace = setTimeout(resolve, PORT_CLOSE_GRACE_MS);
-        }),
-      ]);
-      clearTimeout(grace);
+      await within(portClosed, PORT_CLOSE_GRACE_MS);
       ended = true;
       this.#byKey.delete(key);
       for (const waiting of reports.splice(0)) waiting(null);
@@ -193,14 +186,19 @@ export class PeerPool implements PeerHost {
   async destroy(graceMs = 10_000): Promise<void> {
     const pending = [...this.#handles];
     for (const handle of pending) handle.send({ type: 'stop' });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(pending.map((h) => h.done)),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await within(Promise.all(pending.map((h) => h.done)), graceMs);
     await this.#pool.destroy();
   }
+}
+
+/** Waits for `promise`, at most `ms`. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -5,7 +5,14 @@ import type { HostCommand, HostMessage } from '../host/messages.js';
 import type { PeerEvent } from '../peer/events.js';
 import type { PeerOptions } from '../peer/peer.js';
 import type { ShapingConfig } from '../peer/shaping.js';
-import type { PeerHandle, PeerHost, PeerOutcome, PeerReportMessage, PoolOptions } from './pool.js';
+import {
+  type PeerHandle,
+  type PeerHost,
+  type PeerOutcome,
+  type PeerReportMessage,
+  type PoolOptions,
+  within,
+} from './pool.js';
 import { MIRROR_MS, type MirrorChanges, type MirrorRef, SharedMirror } from './shared-mirror.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -221,16 +228,4 @@ export class ProcessPool implements PeerHost {
     process.removeListener('exit', this.#killAll);
     clearInterval(this.#mirrorTimer);
   }
-}
-
-/** Waits for `promise`, at most `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
