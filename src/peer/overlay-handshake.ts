@@ -119,7 +119,7 @@ export class OverlayHandshake {
       if (message.type === 'public_address') this.#onPublicAddress(connection, message);
       else {
         const why = `sent ${message.type} before public_address`;
-        this.#reject(connection, reason('PROTOCOL_VIOLATION', why));
+        this.#reject(connection, reason('PROTOCOL_VIOLATION', why, 'BEFORE_HANDSHAKE'));
       }
     } else if (connection.direction === 'outbound' && this.#dials.has(connection)) {
       if (message.type === 'known_peers') {
@@ -201,6 +201,7 @@ export class OverlayHandshake {
             reason(
               outcome.reason.code,
               `could not prove it is reachable at ${message.address}: ${outcome.reason.message}`,
+              outcome.reason.detail,
             ),
           );
         }
