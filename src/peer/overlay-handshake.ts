@@ -5,7 +5,7 @@ import { parseHostPort } from '../protocol/address.js';
 import { Feature, type Identity, type Message } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 import type { DialOutcome } from './dialer.js';
-import type { PeerEventInit } from './events.js';
+import { type PeerEventInit, reasonFields } from './events.js';
 import { HandshakeGate } from './handshake-gate.js';
 import type { PeerLimits } from './limits.js';
 import { refusal } from './overlay-refusal.js';
@@ -253,15 +253,13 @@ export class OverlayHandshake {
   }
 
   #reject(connection: Connection, why: Reason): void {
-    const { code, message } = why;
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason: message, code });
+    this.#options.emit({ type: 'rejected', remote: connection.remote, ...reasonFields(why) });
     connection.destroy(why);
   }
 
   /** Refuses a peer of another protocol: a goodbye if it understands one, so it does not retry. */
   #refuse(connection: Connection, why: Reason, features: ReadonlySet<string>): void {
-    const { code, message } = why;
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason: message, code });
+    this.#options.emit({ type: 'rejected', remote: connection.remote, ...reasonFields(why) });
     if (features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
     connection.close(why);
   }

@@ -252,8 +252,7 @@ export class OverlayLinks<M> {
         message: (c, m) => this.#onMessage(c, m),
         invalid: (c, why) => {
           if (c.identity === undefined && c.direction === 'inbound') {
-            const { code, message } = why;
-            this.#options.emit({ type: 'rejected', remote: c.remote, reason: message, code });
+            this.#options.emit({ type: 'rejected', remote: c.remote, ...reasonFields(why) });
           }
           c.destroy(why);
         },
