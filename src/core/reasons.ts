@@ -1,7 +1,5 @@
 import type { DecodeErrorCode } from '../protocol/errors.js';
 
-export type { DecodeErrorCode };
-
 /**
  * Why a connection closed, a dial failed or a claim was refused: a stable `code` that programs
  * match on, and a `message` for people (the console prints the message alone, as the original's
