@@ -195,6 +195,43 @@ test('a partition dealt across 3 processes drops exactly the links across it, an
   );
 });
 
+test('a process hosting peers that dies fails the run, naming it, and leaves no process behind', async () => {
+  let formed: () => void = () => {};
+  const meshFormed = new Promise<void>((resolve) => {
+    formed = resolve;
+  });
+  const controller = new AbortController();
+  const run = runEmulation(
+    {
+      peers: PEERS,
+      processes: PROCESSES,
+      threads: PROCESSES,
+      basePort: 0,
+      timeoutMs: WAIT_TIMEOUT_MS,
+      hold: true,
+      signal: controller.signal,
+    },
+    (progress) => {
+      if (progress.phase === 'running') formed();
+    },
+  );
+  const early = await Promise.race([meshFormed.then(() => null), run]);
+  assert.equal(early, null, JSON.stringify(early?.failures));
+  const hosts = hostsOf(process.pid);
+  assert.equal(hosts.length, PROCESSES);
+  const [victim] = hosts;
+  process.kill(victim ?? 0, 'SIGKILL');
+  // The run ends by itself (a failure), well before this bound.
+  const bound = setTimeout(() => controller.abort(), WAIT_TIMEOUT_MS);
+  const result = await run;
+  clearTimeout(bound);
+  assert.equal(result.status, 'failed');
+  assert.equal(result.failures.length, PEERS / PROCESSES, result.failures.join('\n'));
+  for (const failure of result.failures)
+    assert.match(failure, new RegExp(`pid ${victim}\\).*SIGKILL`));
+  assert.deepEqual(await survivors(hosts, ORPHAN_EXIT_MS), []);
+});
+
 interface CliRun {
   readonly child: ChildProcessWithoutNullStreams;
   /** Resolves once standard error has shown `text`. */

@@ -70,6 +70,8 @@ interface Child {
   /** Each hosted peer's handler of the child's notices, by key. */
   readonly peers: Map<number, (notice: ChildNotice) => void>;
   readonly exited: Promise<void>;
+  /** Why it is gone, once it exited: a peer sent to it later ends at once, crashed. */
+  gone?: string;
 }
 
 /**
@@ -129,6 +131,7 @@ export class ProcessPool implements PeerHost {
     // Its peers die with it (a crash, or killed from outside).
     child.once('exit', (code, signal) => {
       const message = `its process (pid ${child.pid}) exited with ${signal ?? `code ${code}`}`;
+      state.gone = message;
       for (const end of [...state.peers.values()])
         end({ key: -1, done: { outcome: 'crashed', message } });
     });
@@ -167,7 +170,10 @@ export class ProcessPool implements PeerHost {
     onEvent: (event: PeerEvent) => void,
     onBytes?: (bytesIn: number, bytesOut: number) => void,
   ): PeerHandle {
-    const child = this.#children.reduce((a, b) => (b.peers.size < a.peers.size ? b : a));
+    const alive = this.#children.filter((c) => c.gone === undefined);
+    const child = (alive.length > 0 ? alive : this.#children).reduce((a, b) =>
+      b.peers.size < a.peers.size ? b : a,
+    );
     const key = this.#nextKey++;
     let ended = false;
     const reports: Array<(message: PeerReportMessage | null) => void> = [];
@@ -175,7 +181,7 @@ export class ProcessPool implements PeerHost {
     const done = new Promise<PeerOutcome>((resolve) => {
       settle = resolve;
     });
-    child.peers.set(key, (notice) => {
+    const notify = (notice: ChildNotice): void => {
       if ('done' in notice) {
         ended = true;
         child.peers.delete(key);
@@ -188,14 +194,19 @@ export class ProcessPool implements PeerHost {
       if (message.type === 'event') onEvent(message.event);
       else if (message.type === 'bytes') onBytes?.(message.bytesIn, message.bytesOut);
       else reports.shift()?.(message);
-    });
+    };
+    child.peers.set(key, notify);
     const { shaping, ...rest } = options;
-    this.#send(
-      child,
-      shaping === undefined
-        ? { type: 'spawn', key, options: rest }
-        : { type: 'spawn', key, options: rest, shaping: this.#remoteShaping(shaping) },
-    );
+    const { gone } = child;
+    if (gone !== undefined)
+      queueMicrotask(() => notify({ key, done: { outcome: 'crashed', message: gone } }));
+    else
+      this.#send(
+        child,
+        shaping === undefined
+          ? { type: 'spawn', key, options: rest }
+          : { type: 'spawn', key, options: rest, shaping: this.#remoteShaping(shaping) },
+      );
     const handle: PeerHandle = {
       send: (command) => {
         if (!ended) this.#send(child, { type: 'command', key, command });
