@@ -181,8 +181,9 @@ function hostingText(threads: number, processes: number): string {
 /** The peak of the busiest process, beside the limit each process has. */
 function openFilesText({ limit, peak, perProcess }: OpenFileCounts): string {
   if (peak === null) return 'not counted (no /proc)';
-  const each = perProcess.length > 1 ? ` (per process: ${perProcess.join(', ')})` : '';
-  return `at most ${peak} in one process${limit === null ? '' : ` of a limit of ${limit} each`}${each}`;
+  const of = limit === null ? '' : ` (limit ${limit}${perProcess.length > 1 ? ' each' : ''})`;
+  if (perProcess.length <= 1) return `at most ${peak} open at once${of}`;
+  return `at most ${peak} in one process${of}; per process ${perProcess.join(', ')}`;
 }
 
 /** The figures of a run, one per line. */
