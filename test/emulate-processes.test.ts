@@ -64,7 +64,12 @@ async function survivors(pids: readonly number[], boundMs: number): Promise<numb
   return pids.filter(alive);
 }
 
-test('12 peers over 3 processes form the full mesh, one connection per pair in the kernel, and no process remains', async () => {
+/** A run of PEERS over PROCESSES held once formed (until `controller` aborts), and its ports. */
+async function formedRun(): Promise<{
+  run: Promise<EmulationResult>;
+  controller: AbortController;
+  ports: number[];
+}> {
   const controller = new AbortController();
   let ports: number[] = [];
   let formed: () => void = () => {};
@@ -91,6 +96,11 @@ test('12 peers over 3 processes form the full mesh, one connection per pair in t
   // A run that ends first (a failure) ends the wait too: its result says why.
   const early = await Promise.race([meshFormed.then(() => null), run]);
   assert.equal(early, null, JSON.stringify(early?.failures));
+  return { run, controller, ports };
+}
+
+test('12 peers over 3 processes form the full mesh, one connection per pair in the kernel, and no process remains', async () => {
+  const { run, controller, ports } = await formedRun();
   const hosts = hostsOf(process.pid);
   try {
     assert.equal(hosts.length, PROCESSES);
@@ -196,27 +206,7 @@ test('a partition dealt across 3 processes drops exactly the links across it, an
 });
 
 test('a process hosting peers that dies fails the run, naming it, and leaves no process behind', async () => {
-  let formed: () => void = () => {};
-  const meshFormed = new Promise<void>((resolve) => {
-    formed = resolve;
-  });
-  const controller = new AbortController();
-  const run = runEmulation(
-    {
-      peers: PEERS,
-      processes: PROCESSES,
-      threads: PROCESSES,
-      basePort: 0,
-      timeoutMs: WAIT_TIMEOUT_MS,
-      hold: true,
-      signal: controller.signal,
-    },
-    (progress) => {
-      if (progress.phase === 'running') formed();
-    },
-  );
-  const early = await Promise.race([meshFormed.then(() => null), run]);
-  assert.equal(early, null, JSON.stringify(early?.failures));
+  const { run, controller } = await formedRun();
   const hosts = hostsOf(process.pid);
   assert.equal(hosts.length, PROCESSES);
   const [victim] = hosts;
