@@ -153,7 +153,7 @@ export function registerEmulate(program: Command): void {
     )
     .option(
       '--timeout <SECONDS>',
-      'Give up waiting for the full mesh after this long',
+      'Give up waiting for the full mesh after this long (with --ui and no --timeout: never)',
       (text) => secondsOption(text),
       DEFAULTS.timeoutMs / 1_000,
     )
@@ -197,6 +197,12 @@ export function registerEmulate(program: Command): void {
   command.action(async (options: EmulateCommandOptions) => {
     const overlay = overlaySettingsOf(options);
     const durationGiven = command.getOptionValueSource('duration') !== 'default';
+    // A live view is watched, not waited on: it keeps forming until Ctrl-C unless --timeout is
+    // given (a full mesh of 200 on two cores takes longer than the default, if it forms at all).
+    const timeoutMs =
+      options.ui !== undefined && command.getOptionValueSource('timeout') === 'default'
+        ? Number.POSITIVE_INFINITY
+        : options.timeout * 1_000;
     const scenario = await scenarioOf(command, options, options.duration * 1_000);
     const faultsEnd = scenario.steps.length === 0 ? 0 : scenarioEnd(scenario) + AFTER_LAST_FAULT_MS;
     // A live view holds the run until Ctrl-C (the faults still run); otherwise a run lasts at
@@ -257,7 +263,7 @@ export function registerEmulate(program: Command): void {
           ...(options.processes === undefined ? {} : { processes: options.processes }),
           periodMs: options.period * 1_000,
           durationMs,
-          timeoutMs: options.timeout * 1_000,
+          timeoutMs,
           proveAddresses: options.proof,
           ...(options.rate === undefined ? {} : { rate: options.rate }),
           ...(overlay === undefined ? {} : { overlay }),
@@ -291,8 +297,14 @@ export function registerEmulate(program: Command): void {
     } finally {
       progress?.done();
       process.removeListener('SIGINT', onSigint);
-      await live?.close();
     }
+    // The run is over; closing the live view and printing can take a while after a big run, and
+    // a Ctrl-C meanwhile must not cost the report (one after the first Ctrl-C still quits at once).
+    const onLateSigint = (): void => {
+      process.stderr.write('\nthe run is over: printing its report\n');
+    };
+    if (!controller.signal.aborted) process.on('SIGINT', onLateSigint);
+    await live?.close();
     const files =
       options.out === undefined || trace === undefined
         ? []
@@ -302,6 +314,7 @@ export function registerEmulate(program: Command): void {
         ? `${JSON.stringify(files.length === 0 ? result : { ...result, files }, null, 2)}\n`
         : `${renderReport(result, { matrix: options.matrix === true })}${files.length === 0 ? '' : `files          ${files.join(', ')}\n`}`,
     );
+    process.removeListener('SIGINT', onLateSigint);
     process.exitCode = liveFailed ? EXIT_NO_MESH : exitStatusOfResult(result);
   });
 }

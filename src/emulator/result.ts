@@ -24,6 +24,7 @@ export interface EmulationConfig {
   readonly processes: number;
   readonly periodMs: number;
   readonly durationMs: number;
+  /** Infinity (null in JSON) when nothing times out: `--ui` without `--timeout`. */
   readonly timeoutMs: number;
   /** `full` (the original's full mesh) or the partial overlay's kind, e.g. `hyparview`. */
   readonly overlay: string;
