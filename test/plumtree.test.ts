@@ -58,6 +58,17 @@ describe('eager push', () => {
     assert.equal(node.core.stats.duplicates, 1);
   });
 
+  test('more duplicates from a neighbor already pruned (our PRUNE on its way) draw no more PRUNEs', () => {
+    const node = tree([1, 2, 3]);
+    node.from(ref(1), gossip('m1', 1));
+    node.from(ref(2), gossip('m1', 2));
+    node.from(ref(1), gossip('m2', 1));
+    const again = node.from(ref(2), gossip('m2', 2));
+    assert.deepEqual(sends(again, 'pt_prune'), []);
+    assert.equal(node.core.stats.prunesSent, 1);
+    assert.equal(node.core.stats.duplicates, 2);
+  });
+
   test('a prune received moves its sender off the tree', () => {
     const node = tree([1, 2], [3]);
     assert.deepEqual(node.core.tree.lazy, [ref(3).id]);

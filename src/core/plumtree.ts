@@ -208,7 +208,10 @@ export class Plumtree {
         }
         return;
       }
-      if (this.#isNeighbor(from.id)) {
+      // A duplicate from a neighbor already lazy here was sent before our PRUNE reached it: one
+      // PRUNE per link is enough. Under load, when a PRUNE took a second to arrive, every copy
+      // pushed meanwhile drew another (N = 1,000 over TCP: 12,000-32,000 of them for 99 messages).
+      if (this.#eager.has(from.id)) {
         this.#makeLazy(from);
         send(out, from, { type: 'pt_prune' });
         this.stats.prunesSent++;
