@@ -2,34 +2,25 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DelayEstimate, RepairTiming } from '../src/core/repair-timing.js';
 
+/** The defaults' bases and cap. */
+const WAITS = { graftTimeoutMs: 250, graftRetryMs: 100, repairWaitMaxMs: 2_000 };
+
 describe('repair timing (learned GRAFT waits)', () => {
   test('before any sample, each wait is its configured base', () => {
-    const timing = new RepairTiming({
-      graftTimeoutMs: 250,
-      graftRetryMs: 100,
-      repairWaitMaxMs: 2_000,
-    });
+    const timing = new RepairTiming(WAITS);
     assert.equal(timing.graftTimeoutMs, 250);
     assert.equal(timing.graftRetryMs, 100);
   });
 
   test('fast GRAFT answers keep the bases: a wait never falls below its base', () => {
-    const timing = new RepairTiming({
-      graftTimeoutMs: 250,
-      graftRetryMs: 100,
-      repairWaitMaxMs: 2_000,
-    });
+    const timing = new RepairTiming(WAITS);
     for (let i = 0; i < 20; i++) timing.graftRoundTrip(5);
     assert.equal(timing.graftTimeoutMs, 250);
     assert.equal(timing.graftRetryMs, 100);
   });
 
   test('slow GRAFT answers lengthen both waits to mean + 4 deviations, up to the cap', () => {
-    const timing = new RepairTiming({
-      graftTimeoutMs: 250,
-      graftRetryMs: 100,
-      repairWaitMaxMs: 2_000,
-    });
+    const timing = new RepairTiming(WAITS);
     timing.graftRoundTrip(300); // first sample: mean 300, deviation 150
     assert.equal(timing.graftTimeoutMs, 900);
     assert.equal(timing.graftRetryMs, 900);
