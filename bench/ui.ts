@@ -6,8 +6,11 @@
  * by hop. Measures the time until the page shows every node and link, its frames per second while
  * the changes stream, and its longest task. Run: `npm run bench:ui [-- N]` (needs chromium; the
  * figures depend on the GPU: headless Chromium draws WebGL in software, a desktop does better).
- * `CUTS=0` or `MSGS=0` in the environment stream only messages or only link changes.
+ * `CUTS=0` or `MSGS=0` in the environment stream only messages or only link changes;
+ * `PROFILE=file.cpuprofile` keeps the page's CPU profile and `TRACE=file.json` a Chromium trace
+ * (GPU process included) of the streaming part.
  */
+import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import puppeteer from 'puppeteer-core';
 import { createRng } from '../src/core/rng.js';
@@ -118,6 +121,12 @@ try {
   const idle = (await page.evaluate('window.frames_')) as number;
   const idleFps = idle / ((clock() - idleStart) / 1_000);
   await page.evaluate('window.frames_ = 0; window.longest_ = 0;');
+  const profiler = process.env.PROFILE === undefined ? undefined : await page.createCDPSession();
+  if (profiler !== undefined) {
+    await profiler.send('Profiler.enable');
+    await profiler.send('Profiler.start');
+  }
+  if (process.env.TRACE !== undefined) await page.tracing.start({ path: process.env.TRACE });
   const streamStart = clock();
   let sent = 0;
   let cuts = 0;
@@ -156,16 +165,21 @@ try {
     }
     await delay(20);
   }
-  const { frames, longest } = (await page.evaluate(
-    '({ frames: window.frames_, longest: window.longest_ })',
-  )) as { frames: number; longest: number };
+  const { frames, longest, redraw } = (await page.evaluate(
+    "({ frames: window.frames_, longest: window.longest_, redraw: document.getElementById('redraw').textContent })",
+  )) as { frames: number; longest: number; redraw: string };
   const fps = frames / ((clock() - streamStart) / 1_000);
+  if (process.env.TRACE !== undefined) await page.tracing.stop();
+  if (profiler !== undefined && process.env.PROFILE !== undefined) {
+    const { profile } = await profiler.send('Profiler.stop');
+    writeFileSync(process.env.PROFILE, JSON.stringify(profile));
+  }
   console.log(
     `live page, ${N} peers, ${links()} links (synthetic), headless Chromium (software WebGL):\n` +
       `  every node and link shown ${shownMs.toFixed(0)} ms after opening the page\n` +
       `  with no change: ${idleFps.toFixed(1)} frames/s\n` +
       `  while ${CUTS_PER_SECOND} links/s change and ${MESSAGES_PER_SECOND} message/s spreads: ` +
-      `${fps.toFixed(1)} frames/s, longest task ${longest.toFixed(0)} ms`,
+      `${fps.toFixed(1)} frames/s, longest task ${longest.toFixed(0)} ms, graph redrawn ${redraw}`,
   );
 } finally {
   await browser.close();

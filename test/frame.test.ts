@@ -93,7 +93,10 @@ describe('FrameDecoder', () => {
       const decoder = new FrameDecoder();
       assert.throws(
         () => decoder.push(header(announced)),
-        (error: unknown) => error instanceof FrameTooLargeError && error.announced === announced,
+        (error: unknown) =>
+          error instanceof FrameTooLargeError &&
+          error.code === 'FRAME_TOO_LARGE' &&
+          error.announced === announced,
       );
     });
   }

@@ -5,6 +5,7 @@ import type { PeerEvent } from '../src/peer/events.js';
 import { encodeFrame } from '../src/protocol/frame.js';
 import { MAX_FRAME_BYTES, MAX_PEERS_PER_MESSAGE } from '../src/protocol/limits.js';
 import { encodeMessage } from '../src/protocol/messages.js';
+import { type Codes, codes, invalid } from './support/codes.js';
 import {
   accomplice,
   assertStillServing,
@@ -19,37 +20,41 @@ import { RawClient } from './support/raw-client.js';
 import { nextEvent, until, WAIT_TIMEOUT_MS } from './support/wait.js';
 
 /** Attacks from a stranger that never announced itself: each must end in a 'rejected' event. */
-const strangerAttacks: Array<[string, () => Buffer, RegExp]> = [
-  ['a header announcing MAX_FRAME_BYTES + 1', () => header(MAX_FRAME_BYTES + 1), /over the limit/],
-  ['a header announcing 4 GiB', () => header(0xff_ff_ff_ff), /over the limit/],
+const strangerAttacks: Array<[string, () => Buffer, Codes]> = [
+  [
+    'a header announcing MAX_FRAME_BYTES + 1',
+    () => header(MAX_FRAME_BYTES + 1),
+    invalid('FRAME_TOO_LARGE'),
+  ],
+  ['a header announcing 4 GiB', () => header(0xff_ff_ff_ff), invalid('FRAME_TOO_LARGE')],
   [
     'a header announcing 8 MiB followed by some of the body',
     () => Buffer.concat([header(8 * 1024 * 1024), Buffer.alloc(100_000, 0x20)]),
-    /over the limit/,
+    invalid('FRAME_TOO_LARGE'),
   ],
-  ['invalid UTF-8', () => encodeFrame(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), /UTF-8/],
-  ['invalid JSON', () => encodeFrame(Buffer.from('{"type":"public_address"')), /JSON/],
-  ['a JSON list', () => json([1, 2]), /not an object/],
-  ['an unknown type', () => json({ type: 'teleport', data: {} }), /unknown message type/],
+  ['invalid UTF-8', () => encodeFrame(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])), invalid('NOT_UTF8')],
+  ['invalid JSON', () => encodeFrame(Buffer.from('{"type":"public_address"')), invalid('NOT_JSON')],
+  ['a JSON list', () => json([1, 2]), invalid('NOT_ENVELOPE')],
+  ['an unknown type', () => json({ type: 'teleport', data: {} }), invalid('UNKNOWN_TYPE')],
   [
     'public_address with an address that is a number',
     () => json({ type: 'public_address', data: { address: 8080 } }),
-    /address/,
+    invalid('BAD_ADDRESS'),
   ],
   [
     'public_address with a node_id that is not hex',
     () => json({ type: 'public_address', data: { address: '127.0.0.1:1', node_id: 'xyz!' } }),
-    /node_id/,
+    invalid('BAD_NODE_ID'),
   ],
   [
     'known_peers whose peers is not a list',
     () => json({ type: 'known_peers', data: { peers: '127.0.0.1:1' } }),
-    /not a list/,
+    invalid('NOT_A_LIST'),
   ],
   [
     'known_peers with an entry that is not host:port',
     () => json({ type: 'known_peers', data: { peers: ['127.0.0.1:1', 'nonsense'] } }),
-    /host:port/,
+    invalid('BAD_ADDRESS'),
   ],
   [
     'known_peers over MAX_PEERS_PER_MESSAGE',
@@ -60,17 +65,17 @@ const strangerAttacks: Array<[string, () => Buffer, RegExp]> = [
           peers: Array.from({ length: MAX_PEERS_PER_MESSAGE + 1 }, (_, i) => `10.0.0.1:${i + 1}`),
         },
       }),
-    /over the limit/,
+    invalid('TOO_MANY_PEERS'),
   ],
   [
     'a well-formed known_peers before any public_address',
     () => json({ type: 'known_peers', data: { peers: ['127.0.0.1:1'] } }),
-    /before public_address/,
+    { code: 'PROTOCOL_VIOLATION', detail: 'BEFORE_HANDSHAKE' },
   ],
   [
     'a well-formed random_message before any public_address',
     () => json({ type: 'random_message', data: { data: 'hello' } }),
-    /before public_address/,
+    { code: 'PROTOCOL_VIOLATION', detail: 'BEFORE_HANDSHAKE' },
   ],
   [
     'random bytes (their first byte makes a header over 16 MiB)',
@@ -79,17 +84,17 @@ const strangerAttacks: Array<[string, () => Buffer, RegExp]> = [
       bytes[0] = 1 + ((bytes[0] ?? 0) % 255);
       return bytes;
     },
-    /over the limit/,
+    invalid('FRAME_TOO_LARGE'),
   ],
   [
     'a frame of random bytes',
     () => encodeFrame(Buffer.concat([Buffer.from([0xff]), randomBytes(300)])),
-    /UTF-8/,
+    invalid('NOT_UTF8'),
   ],
 ];
 
 describe('a hostile stranger gets its connection closed and reported', () => {
-  for (const [name, bytes, reason] of strangerAttacks) {
+  for (const [name, bytes, expected] of strangerAttacks) {
     test(name, async (t) => {
       const net = await network(t);
       const events = record(net.victim, t);
@@ -98,7 +103,7 @@ describe('a hostile stranger gets its connection closed and reported', () => {
       await client.write(bytes());
       await client.waitClosed();
       const event = await rejected;
-      assert.match(event.reason, reason);
+      assert.deepEqual(codes(event), expected);
       // the stranger got nothing, and never counted as a peer
       assert.deepEqual(client.frames, []);
       assert.deepEqual(
@@ -141,26 +146,26 @@ describe('a hostile stranger gets its connection closed and reported', () => {
 });
 
 describe('a hostile linked peer is disconnected with a reason', () => {
-  const linkedAttacks: Array<[string, Buffer, RegExp]> = [
-    ['a frame over MAX_FRAME_BYTES', header(MAX_FRAME_BYTES + 1), /over the limit/],
-    ['invalid JSON', encodeFrame(Buffer.from('not json')), /JSON/],
+  const linkedAttacks: Array<[string, Buffer, Codes]> = [
+    ['a frame over MAX_FRAME_BYTES', header(MAX_FRAME_BYTES + 1), invalid('FRAME_TOO_LARGE')],
+    ['invalid JSON', encodeFrame(Buffer.from('not json')), invalid('NOT_JSON')],
     [
       'known_peers whose entries are not host:port',
       json({ type: 'known_peers', data: { peers: [1, 2, 3] } }),
-      /host:port/,
+      invalid('BAD_ADDRESS'),
     ],
     [
       'gossip with control characters',
       json({ type: 'random_message', data: { data: '\u001b[2Jgotcha' } }),
-      /printable/,
+      invalid('BAD_TEXT'),
     ],
     [
       'a public_address re-claiming another address',
       json({ type: 'public_address', data: { address: '127.0.0.1:2' } }),
-      /re-claimed/,
+      { code: 'PROTOCOL_VIOLATION', detail: 'RECLAIM' },
     ],
   ];
-  for (const [name, bytes, reason] of linkedAttacks) {
+  for (const [name, bytes, expected] of linkedAttacks) {
     test(name, async (t) => {
       const net = await network(t);
       // A listener at the claimed address, so the victim's dial-back proof does not close the link first.
@@ -172,7 +177,7 @@ describe('a hostile linked peer is disconnected with a reason', () => {
       const disconnected = nextEvent(net.victim, 'disconnected', (e) => e.peer === address);
       await client.write(bytes);
       await client.waitClosed();
-      assert.match((await disconnected).reason, reason);
+      assert.deepEqual(codes(await disconnected), expected);
       await assertStillServing(net);
     });
   }

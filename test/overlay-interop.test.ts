@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OverlayPeer } from '../src/peer/overlay-peer.js';
+import { MAX_FRAME_BYTES } from '../src/protocol/limits.js';
+import { codes, invalid } from './support/codes.js';
+import { header, json } from './support/fixtures.js';
 import { startPeer } from './support/network.js';
 import { OriginalDouble } from './support/original-double.js';
 import { TEST_OVERLAY } from './support/overlay.js';
+import { RawClient } from './support/raw-client.js';
 import { nextEvent } from './support/wait.js';
 
 /**
@@ -72,4 +76,23 @@ test('a peer of the original is refused on either side of the handshake', async 
   assert.equal(failure.code, 'OVERLAY_ORIGINAL_PEER');
   assert.equal(failure.retryInMs, undefined);
   assert.deepEqual(overlay.peers, []);
+});
+
+test('an overlay peer refuses a stranger that breaks the protocol with the rule it broke', async (t) => {
+  const overlay = await overlayPeer(t);
+  const port = Number(overlay.advertised.slice(overlay.advertised.lastIndexOf(':') + 1));
+  for (const [bytes, expected] of [
+    [header(MAX_FRAME_BYTES + 1), invalid('FRAME_TOO_LARGE')],
+    [json({ type: 'pt_gossip', data: { id: 'm', data: 'x', hops: -1 } }), invalid('BAD_INTEGER')],
+    [
+      json({ type: 'random_message', data: { data: 'hello' } }),
+      { code: 'PROTOCOL_VIOLATION', detail: 'BEFORE_HANDSHAKE' },
+    ],
+  ] as const) {
+    const client = await RawClient.open(t, port);
+    const refused = nextEvent(overlay, 'rejected', (e) => e.remote === client.remote);
+    await client.write(bytes);
+    await client.waitClosed();
+    assert.deepEqual(codes(await refused), expected);
+  }
 });

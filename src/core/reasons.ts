@@ -1,3 +1,5 @@
+import type { DecodeErrorCode } from '../protocol/errors.js';
+
 /**
  * Why a connection closed, a dial failed or a claim was refused: a stable `code` that programs
  * match on, and a `message` for people (the console prints the message alone, as the original's
@@ -63,11 +65,37 @@ export type ReasonCode =
   /** A bug of ours, contained to one connection. */
   | 'INTERNAL';
 
+/** Which rule a PROTOCOL_VIOLATION broke: a valid message at the wrong time or place. */
+export type ViolationCode =
+  /** A stranger sent something other than `public_address` first. */
+  | 'BEFORE_HANDSHAKE'
+  /** An identified peer claimed an address other than the one it announced. */
+  | 'RECLAIM'
+  /** The peer we dialed sent `public_address` (only the dialing side announces itself). */
+  | 'ADDRESS_TO_DIALER'
+  /** A message of the full mesh (gossip, peer lists) on a link of the overlay. */
+  | 'NOT_OVERLAY';
+
+/** Why a name (the host of a `name:port`) gave no address; SOCKET_ERROR carries it. */
+export type NameErrorCode =
+  /** The resolver says the name does not exist (ENOTFOUND). */
+  | 'NAME_NOT_FOUND'
+  /** The resolver could not answer now (EAI_AGAIN): the name may resolve later. */
+  | 'NAME_NOT_RESOLVED_NOW';
+
+/**
+ * The finer code of a reason whose `code` covers several rules: a DecodeErrorCode with
+ * INVALID_MESSAGE (which rule of the decoder, and so which limit for the "over the limit" ones),
+ * a ViolationCode with PROTOCOL_VIOLATION, a NameErrorCode with SOCKET_ERROR.
+ */
+export type ReasonDetail = DecodeErrorCode | ViolationCode | NameErrorCode;
+
 export interface Reason {
   readonly code: ReasonCode;
   readonly message: string;
+  readonly detail?: ReasonDetail;
 }
 
-export function reason(code: ReasonCode, message: string): Reason {
-  return { code, message };
+export function reason(code: ReasonCode, message: string, detail?: ReasonDetail): Reason {
+  return detail === undefined ? { code, message } : { code, message, detail };
 }

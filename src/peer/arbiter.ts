@@ -12,6 +12,7 @@ import { type Reason, reason } from '../core/reasons.js';
 import { Feature } from '../protocol/messages.js';
 import { type Connection, LEGACY_FRAME_GAP_MS } from './connection.js';
 import type { PeerContext } from './context.js';
+import { reasonFields } from './events.js';
 import type { Claim } from './prover.js';
 
 const DUPLICATE = reason('DUPLICATE', 'duplicate link');
@@ -151,8 +152,7 @@ export class Arbiter {
     ctx.emit({
       type: 'disconnected',
       peer: link.address,
-      reason: why.message,
-      code: why.code,
+      ...reasonFields(why),
       reconnecting,
     });
     if (reconnecting) ctx.dialer.want(link.address, ctx.options.limits.reconnectBackoff);
@@ -273,10 +273,7 @@ export class Arbiter {
   }
 
   #unproven(address: string, why: Reason): Reason {
-    return {
-      code: why.code,
-      message: `could not prove it is reachable at ${address}: ${why.message}`,
-    };
+    return { ...why, message: `could not prove it is reachable at ${address}: ${why.message}` };
   }
 
   /**

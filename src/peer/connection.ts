@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Direction, LinkConnection, RemoteIdentity } from '../core/links.js';
 import { type Reason, reason } from '../core/reasons.js';
 import { formatHostPort } from '../protocol/address.js';
-import { FrameDecoder } from '../protocol/frame.js';
+import { FrameDecoder, FrameTooLargeError } from '../protocol/frame.js';
 import { decodeMessage, encodeMessage, type Message } from '../protocol/messages.js';
 import { now } from './clock.js';
 import type { LinkShaping, ShapedWriter } from './shaping.js';
@@ -41,9 +41,13 @@ const LOCAL_SHORTAGES: ReadonlySet<string> = new Set([
 export function describeSocketError(error: NodeJS.ErrnoException): Reason {
   switch (error.code) {
     case 'ENOTFOUND':
-      return reason('SOCKET_ERROR', 'the name does not resolve (ENOTFOUND)');
+      return reason('SOCKET_ERROR', 'the name does not resolve (ENOTFOUND)', 'NAME_NOT_FOUND');
     case 'EAI_AGAIN':
-      return reason('SOCKET_ERROR', 'the name could not be resolved now (EAI_AGAIN)');
+      return reason(
+        'SOCKET_ERROR',
+        'the name could not be resolved now (EAI_AGAIN)',
+        'NAME_NOT_RESOLVED_NOW',
+      );
     case undefined:
       return reason('SOCKET_ERROR', error.message);
     default:
@@ -52,6 +56,14 @@ export function describeSocketError(error: NodeJS.ErrnoException): Reason {
         error.code,
       );
   }
+}
+
+/** A bug of ours, met while reading from a connection. */
+function internal(error: unknown): Reason {
+  return reason(
+    'INTERNAL',
+    `internal error: ${error instanceof Error ? error.message : String(error)}`,
+  );
 }
 
 export type { RemoteIdentity };
@@ -252,7 +264,9 @@ export class Connection implements LinkConnection {
       frames = this.#decoder.push(chunk);
     } catch (error) {
       this.#invalid(
-        reason('INVALID_MESSAGE', error instanceof Error ? error.message : String(error)),
+        error instanceof FrameTooLargeError
+          ? reason('INVALID_MESSAGE', error.message, error.code)
+          : internal(error),
       );
       return;
     }
@@ -260,19 +274,14 @@ export class Connection implements LinkConnection {
       try {
         const decoded = decodeMessage(frame);
         if (!decoded.ok) {
-          this.#invalid(reason('INVALID_MESSAGE', decoded.error));
+          this.#invalid(reason('INVALID_MESSAGE', decoded.error, decoded.code));
           return;
         }
         this.handlers.message(this, decoded.value);
       } catch (error) {
         // A bug of ours must cost this one connection, never the process (or the worker thread
         // and every peer on it).
-        this.#invalid(
-          reason(
-            'INTERNAL',
-            `internal error: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        );
+        this.#invalid(internal(error));
         return;
       }
       if (this.closed) return;

@@ -1,7 +1,27 @@
 import type { Direction } from '../core/links.js';
-import type { ReasonCode } from '../core/reasons.js';
+import type { Reason, ReasonCode, ReasonDetail } from '../core/reasons.js';
 
-export type { Direction, ReasonCode };
+export type { Direction, ReasonCode, ReasonDetail };
+
+/**
+ * How a reason rides on an event: `reason` is the message (what the console prints), `code` and
+ * `detail` are what programs match on.
+ */
+interface ReasonFields {
+  readonly reason: string;
+  /** The reason as a stable code (match on this, not on `reason`). */
+  readonly code?: ReasonCode;
+  /**
+   * The finer code where `code` covers several rules (see ReasonDetail): which rule of the decoder
+   * an INVALID_MESSAGE broke, which a PROTOCOL_VIOLATION broke, why a name did not resolve.
+   */
+  readonly detail?: ReasonDetail;
+}
+
+/** The event fields of a reason. */
+export function reasonFields({ code, message, detail }: Reason): ReasonFields {
+  return detail === undefined ? { reason: message, code } : { reason: message, code, detail };
+}
 
 interface Base {
   /** When it happened, from `now()` (epoch milliseconds, shared by all threads). */
@@ -26,15 +46,12 @@ export type PeerEvent = Base &
         readonly nodeId?: string;
         readonly direction: Direction;
       }
-    | {
+    | ({
         readonly type: 'disconnected';
         readonly peer: string;
-        readonly reason: string;
-        /** The reason as a stable code (match on this, not on `reason`). */
-        readonly code?: ReasonCode;
         /** The link broke (rather than being closed on purpose): the peer is dialing it again. */
         readonly reconnecting: boolean;
-      }
+      } & ReasonFields)
     | {
         /** A peer that dialed us proved it is reachable at the address it advertised. */
         readonly type: 'address-proven';
@@ -70,19 +87,12 @@ export type PeerEvent = Base &
         /** Active links now. */
         readonly links: number;
       }
-    | {
+    | ({
         readonly type: 'dial-failed';
         readonly peer: string;
-        readonly reason: string;
-        readonly code?: ReasonCode;
         readonly retryInMs?: number;
-      }
-    | {
-        readonly type: 'rejected';
-        readonly remote: string;
-        readonly reason: string;
-        readonly code?: ReasonCode;
-      }
+      } & ReasonFields)
+    | ({ readonly type: 'rejected'; readonly remote: string } & ReasonFields)
     | {
         /** A failure of the peer itself rather than of one connection (e.g. its listening socket). */
         readonly type: 'error';

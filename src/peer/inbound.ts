@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { linkKey } from '../core/links.js';
-import { reason } from '../core/reasons.js';
+import { reason, type ViolationCode } from '../core/reasons.js';
 import { parseHostPort } from '../protocol/address.js';
 import type { Message } from '../protocol/messages.js';
 import { now } from './clock.js';
@@ -11,7 +11,8 @@ import { answerProbe, echoNonce } from './probe-answer.js';
 
 type PublicAddress = Extract<Message, { type: 'public_address' }>;
 
-const violation = (message: string) => reason('PROTOCOL_VIOLATION', message);
+const violation = (detail: ViolationCode, message: string) =>
+  reason('PROTOCOL_VIOLATION', message, detail);
 
 /**
  * The accepting side and every message that arrives: handshake slots, the `public_address`
@@ -70,11 +71,17 @@ export class Inbound {
     switch (message.type) {
       case 'public_address':
         if (connection.direction === 'outbound') {
-          ctx.reject(connection, violation('sent public_address to its dialer'));
+          ctx.reject(
+            connection,
+            violation('ADDRESS_TO_DIALER', 'sent public_address to its dialer'),
+          );
         } else if (identity === undefined) {
           this.#publicAddress(connection, message);
         } else if (message.address !== identity.address) {
-          ctx.reject(connection, violation(`re-claimed another address (${message.address})`));
+          ctx.reject(
+            connection,
+            violation('RECLAIM', `re-claimed another address (${message.address})`),
+          );
         } else if (message.probe !== undefined) {
           // Its prober dialed us anyway and proves our claim over this link (Feature.inlineProof).
           const probe = {
@@ -87,7 +94,10 @@ export class Inbound {
         return;
       case 'known_peers':
         if (stranger) {
-          ctx.reject(connection, violation('sent known_peers before public_address'));
+          ctx.reject(
+            connection,
+            violation('BEFORE_HANDSHAKE', 'sent known_peers before public_address'),
+          );
           return;
         }
         if (identity === undefined) {
@@ -103,7 +113,10 @@ export class Inbound {
         return;
       case 'random_message':
         if (stranger) {
-          ctx.reject(connection, violation('sent random_message before public_address'));
+          ctx.reject(
+            connection,
+            violation('BEFORE_HANDSHAKE', 'sent random_message before public_address'),
+          );
           return;
         }
         // Only a peer of the original sends gossip before replying.

@@ -2,7 +2,7 @@ import type { BackoffPolicy } from '../core/backoff.js';
 import { type Reason, reason } from '../core/reasons.js';
 import { formatHostPort, parseHostPort } from '../protocol/address.js';
 import { Dialer, type DialOutcome } from './dialer.js';
-import type { PeerEventInit } from './events.js';
+import { type PeerEventInit, reasonFields } from './events.js';
 import type { PeerLimits } from './limits.js';
 import { isSelfAddress } from './self.js';
 
@@ -38,8 +38,7 @@ export class OverlayDials {
         options.emit({
           type: 'dial-failed',
           peer: address,
-          reason: reason.message,
-          code: reason.code,
+          ...reasonFields(reason),
           ...(retryInMs === undefined ? {} : { retryInMs }),
         });
         if (retryInMs === undefined) options.gaveUp(address, reason);

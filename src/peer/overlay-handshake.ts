@@ -5,7 +5,7 @@ import { parseHostPort } from '../protocol/address.js';
 import { Feature, type Identity, type Message } from '../protocol/messages.js';
 import type { Connection } from './connection.js';
 import type { DialOutcome } from './dialer.js';
-import type { PeerEventInit } from './events.js';
+import { type PeerEventInit, reasonFields } from './events.js';
 import { HandshakeGate } from './handshake-gate.js';
 import type { PeerLimits } from './limits.js';
 import { refusal } from './overlay-refusal.js';
@@ -119,7 +119,7 @@ export class OverlayHandshake {
       if (message.type === 'public_address') this.#onPublicAddress(connection, message);
       else {
         const why = `sent ${message.type} before public_address`;
-        this.#reject(connection, reason('PROTOCOL_VIOLATION', why));
+        this.#reject(connection, reason('PROTOCOL_VIOLATION', why, 'BEFORE_HANDSHAKE'));
       }
     } else if (connection.direction === 'outbound' && this.#dials.has(connection)) {
       if (message.type === 'known_peers') {
@@ -201,6 +201,7 @@ export class OverlayHandshake {
             reason(
               outcome.reason.code,
               `could not prove it is reachable at ${message.address}: ${outcome.reason.message}`,
+              outcome.reason.detail,
             ),
           );
         }
@@ -252,15 +253,13 @@ export class OverlayHandshake {
   }
 
   #reject(connection: Connection, why: Reason): void {
-    const { code, message } = why;
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason: message, code });
+    this.#options.emit({ type: 'rejected', remote: connection.remote, ...reasonFields(why) });
     connection.destroy(why);
   }
 
   /** Refuses a peer of another protocol: a goodbye if it understands one, so it does not retry. */
   #refuse(connection: Connection, why: Reason, features: ReadonlySet<string>): void {
-    const { code, message } = why;
-    this.#options.emit({ type: 'rejected', remote: connection.remote, reason: message, code });
+    this.#options.emit({ type: 'rejected', remote: connection.remote, ...reasonFields(why) });
     if (features.has(Feature.goodbye)) connection.send({ type: 'goodbye' });
     connection.close(why);
   }

@@ -3,7 +3,7 @@ import type { CoreInput, NodeRef } from '../core/machine.js';
 import { type Reason, reason } from '../core/reasons.js';
 import type { Message } from '../protocol/messages.js';
 import { Connection } from './connection.js';
-import type { PeerEventInit } from './events.js';
+import { type PeerEventInit, reasonFields } from './events.js';
 import type { PeerLimits } from './limits.js';
 import { closeAll, keptConnection } from './overlay-arbitration.js';
 import { OverlayDials } from './overlay-dials.js';
@@ -237,8 +237,7 @@ export class OverlayLinks<M> {
     this.#options.emit({
       type: 'disconnected',
       peer: connection.identity?.address ?? connection.remote,
-      reason: why.message,
-      code: why.code,
+      ...reasonFields(why),
       reconnecting: false,
     });
   }
@@ -253,8 +252,7 @@ export class OverlayLinks<M> {
         message: (c, m) => this.#onMessage(c, m),
         invalid: (c, why) => {
           if (c.identity === undefined && c.direction === 'inbound') {
-            const { code, message } = why;
-            this.#options.emit({ type: 'rejected', remote: c.remote, reason: message, code });
+            this.#options.emit({ type: 'rejected', remote: c.remote, ...reasonFields(why) });
           }
           c.destroy(why);
         },
@@ -286,7 +284,7 @@ export class OverlayLinks<M> {
     const decoded = this.#options.decode(message);
     if (decoded === undefined) {
       const why = `sent ${message.type} on an overlay link`;
-      connection.destroy(reason('PROTOCOL_VIOLATION', why));
+      connection.destroy(reason('PROTOCOL_VIOLATION', why, 'NOT_OVERLAY'));
       return;
     }
     this.#options.input({

@@ -9,7 +9,7 @@ import { now } from './clock.js';
 import { Connection } from './connection.js';
 import type { PeerContext } from './context.js';
 import { Dialer } from './dialer.js';
-import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
+import { Emitter, type PeerEvent, type PeerEventInit, reasonFields } from './events.js';
 import { randomGossipText } from './gossip.js';
 import { Heartbeat } from './heartbeat.js';
 import { Inbound } from './inbound.js';
@@ -88,7 +88,7 @@ export class Peer {
       emit,
       track: (socket, direction, remote) => this.#track(socket, direction, remote),
       reject: (connection, why) => {
-        emit({ type: 'rejected', remote: connection.remote, reason: why.message, code: why.code });
+        emit({ type: 'rejected', remote: connection.remote, ...reasonFields(why) });
         connection.destroy(why);
       },
       mesh: new MeshDriver(resolved, {
@@ -104,8 +104,7 @@ export class Peer {
           emit({
             type: 'dial-failed',
             peer,
-            reason: why.message,
-            code: why.code,
+            ...reasonFields(why),
             ...(retryInMs === undefined ? {} : { retryInMs }),
           }),
         maxConcurrent: limits.maxConcurrentDials,

@@ -1,5 +1,8 @@
 import { isIP } from 'node:net';
+import { type ParseResult, refused } from './errors.js';
 import { MAX_ADDRESS_LENGTH } from './limits.js';
+
+export type { ParseResult };
 
 /** A peer's network address: an IPv4 or IPv6 literal or a DNS name, and a TCP port. */
 export interface HostPort {
@@ -7,17 +10,18 @@ export interface HostPort {
   readonly port: number;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
-
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
 const PORT = /^[0-9]{1,5}$/;
 
 /** Parses a TCP port number, 1..65535 (or 0..65535 with `allowZero`, for "pick a free port"). */
 export function parsePort(text: string, allowZero = false): ParseResult<number> {
-  if (!PORT.test(text)) return { ok: false, error: `'${text}' is not a port number` };
+  if (!PORT.test(text)) return refused('NOT_A_PORT', `'${text}' is not a port number`);
   const port = Number(text);
   if (port > 65_535 || (port === 0 && !allowZero)) {
-    return { ok: false, error: `port ${port} is out of range (${allowZero ? 0 : 1}-65535)` };
+    return refused(
+      'PORT_OUT_OF_RANGE',
+      `port ${port} is out of range (${allowZero ? 0 : 1}-65535)`,
+    );
   }
   return { ok: true, value: port };
 }
@@ -32,7 +36,7 @@ export function parseHost(text: string): ParseResult<string> {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
   // A zone id (fe80::1%eth0) names an interface of the sender's host: meaningless to anyone else.
   if (bare.includes('%'))
-    return { ok: false, error: `'${text}': addresses with a zone id are not accepted` };
+    return refused('ZONE_ID', `'${text}': addresses with a zone id are not accepted`);
   if (isIP(bare) !== 0) return { ok: true, value: canonicalHost(bare) };
   // `2130706433`, `127.1`, `0x7f.0.0.1`, `0177.0.0.1`: spellings of an IPv4 address that the
   // resolver (inet_aton) accepts. Taken as names they would slip past every comparison (a peer
@@ -40,25 +44,28 @@ export function parseHost(text: string): ParseResult<string> {
   if (bare === text && NUMERIC_LAST_LABEL.test(text.replace(/\.$/, '').split('.').pop() ?? '')) {
     const ipv4 = numericIPv4(text);
     return ipv4 === undefined
-      ? { ok: false, error: `'${text}' is neither an IPv4 address nor a host name` }
+      ? refused('NOT_IPV4', `'${text}' is neither an IPv4 address nor a host name`)
       : { ok: true, value: ipv4 };
   }
   // A trailing dot names the same host: drop it, so both spellings compare equal.
   if (bare === text && isHostName(text))
     return { ok: true, value: text.toLowerCase().replace(/\.$/, '') };
-  return { ok: false, error: `'${text}' is not an IP address or a host name` };
+  return refused('BAD_HOST_NAME', `'${text}' is not an IP address or a host name`);
 }
 
 /** Parses `host:port`, `[v6]:port` or `name:port`. */
 export function parseHostPort(text: string): ParseResult<HostPort> {
   if (text.length > MAX_ADDRESS_LENGTH) {
-    return { ok: false, error: `address longer than ${MAX_ADDRESS_LENGTH} characters` };
+    return refused('ADDRESS_TOO_LONG', `address longer than ${MAX_ADDRESS_LENGTH} characters`);
   }
   const colon = text.lastIndexOf(':');
-  if (colon <= 0) return { ok: false, error: `'${text}' is not of the form host:port` };
+  if (colon <= 0) return refused('NOT_HOST_PORT', `'${text}' is not of the form host:port`);
   const hostText = text.slice(0, colon);
   if (hostText.includes(':') && !(hostText.startsWith('[') && hostText.endsWith(']'))) {
-    return { ok: false, error: `'${text}': an IPv6 address needs brackets, as in [::1]:8080` };
+    return refused(
+      'IPV6_WITHOUT_BRACKETS',
+      `'${text}': an IPv6 address needs brackets, as in [::1]:8080`,
+    );
   }
   const host = parseHost(hostText);
   if (!host.ok) return host;

@@ -1,3 +1,4 @@
+import type { DecodeErrorCode } from './errors.js';
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './limits.js';
 
 /** Wraps a frame body in the 4-byte big-endian length prefix of the original's wire format. */
@@ -8,7 +9,10 @@ export function encodeFrame(body: Uint8Array): Buffer {
   return frame;
 }
 
+/** A frame header announced more than the limit; `code` is its DecodeErrorCode. */
 export class FrameTooLargeError extends Error {
+  readonly code = 'FRAME_TOO_LARGE' satisfies DecodeErrorCode;
+
   constructor(readonly announced: number) {
     super(`frame of ${announced} bytes is over the limit of ${MAX_FRAME_BYTES}`);
   }

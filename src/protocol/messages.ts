@@ -1,4 +1,5 @@
-import { normalizeAddress, type ParseResult } from './address.js';
+import { normalizeAddress } from './address.js';
+import { type DecodeErrorCode, type DecodeResult, refused } from './errors.js';
 import { encodeFrame } from './frame.js';
 import {
   MAX_FEATURE_LENGTH,
@@ -72,14 +73,14 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const fail = (error: string): ParseResult<never> => ({ ok: false, error });
+const fail = (code: DecodeErrorCode, error: string): DecodeResult<never> => refused(code, error);
 
-function decodeIdentity(data: Json): ParseResult<Identity> {
+function decodeIdentity(data: Json): DecodeResult<Identity> {
   const identity: { nodeId?: string; features?: string[] } = {};
   if (data.node_id !== undefined) {
     const id = data.node_id;
     if (typeof id !== 'string' || id.length > MAX_NODE_ID_LENGTH || !NODE_ID.test(id)) {
-      return fail('node_id is not a hex string of 8 to 64 characters');
+      return fail('BAD_NODE_ID', 'node_id is not a hex string of 8 to 64 characters');
     }
     identity.nodeId = id;
   }
@@ -90,31 +91,36 @@ function decodeIdentity(data: Json): ParseResult<Identity> {
       features.length > MAX_FEATURES ||
       !features.every((f) => typeof f === 'string' && f.length <= MAX_FEATURE_LENGTH)
     ) {
-      return fail(`features is not a list of at most ${MAX_FEATURES} short strings`);
+      return fail(
+        'BAD_FEATURES',
+        `features is not a list of at most ${MAX_FEATURES} short strings`,
+      );
     }
     identity.features = features as string[];
   }
   return { ok: true, value: identity };
 }
 
-function decodeData(type: unknown, data: Json): ParseResult<Message> {
+function decodeData(type: unknown, data: Json): DecodeResult<Message> {
   switch (type) {
     case 'public_address': {
       const address = typeof data.address === 'string' ? normalizeAddress(data.address) : undefined;
-      if (address === undefined) return fail('public_address.address is not a host:port');
+      if (address === undefined)
+        return fail('BAD_ADDRESS', 'public_address.address is not a host:port');
       const identity = decodeIdentity(data);
       if (!identity.ok) return identity;
       if (data.probe !== undefined && !(typeof data.probe === 'string' && NONCE.test(data.probe))) {
-        return fail('public_address.probe is not a nonce of 32 hex characters');
+        return fail('BAD_NONCE', 'public_address.probe is not a nonce of 32 hex characters');
       }
       const probe = data.probe === undefined ? {} : { probe: data.probe };
       return { ok: true, value: { type, address, ...probe, ...identity.value } };
     }
     case 'known_peers': {
       const list = data.peers;
-      if (!Array.isArray(list)) return fail('known_peers.peers is not a list');
+      if (!Array.isArray(list)) return fail('NOT_A_LIST', 'known_peers.peers is not a list');
       if (list.length > MAX_PEERS_PER_MESSAGE) {
         return fail(
+          'TOO_MANY_PEERS',
           `known_peers lists ${list.length} peers, over the limit of ${MAX_PEERS_PER_MESSAGE}`,
         );
       }
@@ -122,7 +128,7 @@ function decodeData(type: unknown, data: Json): ParseResult<Message> {
       for (const entry of list) {
         const address = typeof entry === 'string' ? normalizeAddress(entry) : undefined;
         if (address === undefined)
-          return fail('known_peers.peers holds an entry that is not a host:port');
+          return fail('BAD_ADDRESS', 'known_peers.peers holds an entry that is not a host:port');
         peers.push(address);
       }
       const identity = decodeIdentity(data);
@@ -137,6 +143,7 @@ function decodeData(type: unknown, data: Json): ParseResult<Message> {
         !PRINTABLE.test(text)
       ) {
         return fail(
+          'BAD_TEXT',
           `random_message.data is not 1 to ${MAX_GOSSIP_TEXT_LENGTH} printable characters`,
         );
       }
@@ -147,29 +154,29 @@ function decodeData(type: unknown, data: Json): ParseResult<Message> {
       return { ok: true, value: { type } };
     case 'address_proof':
       if (!(typeof data.nonce === 'string' && NONCE.test(data.nonce))) {
-        return fail('address_proof.nonce is not a nonce of 32 hex characters');
+        return fail('BAD_NONCE', 'address_proof.nonce is not a nonce of 32 hex characters');
       }
       return { ok: true, value: { type, nonce: data.nonce } };
     default:
       return (
         decodeOverlay(type, data) ??
-        fail(`unknown message type ${JSON.stringify(type)?.slice(0, 40)}`)
+        fail('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type)?.slice(0, 40)}`)
       );
   }
 }
 
 /** Validates a frame body. Nothing a remote peer sends reaches peer state without passing here. */
-export function decodeMessage(body: Uint8Array): ParseResult<Message> {
+export function decodeMessage(body: Uint8Array): DecodeResult<Message> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch (error) {
-    return fail(
-      error instanceof TypeError ? 'frame is not valid UTF-8' : 'frame is not valid JSON',
-    );
+    return error instanceof TypeError
+      ? fail('NOT_UTF8', 'frame is not valid UTF-8')
+      : fail('NOT_JSON', 'frame is not valid JSON');
   }
   if (!isObject(json) || !isObject(json.data))
-    return fail('frame is not an object {"type", "data"}');
+    return fail('NOT_ENVELOPE', 'frame is not an object {"type", "data"}');
   return decodeData(json.type, json.data);
 }
 

@@ -4,7 +4,8 @@
  * closes a connection on an unknown type, so it never sees one. `messages.ts` calls `decodeOverlay`
  * for every type it does not know itself: this is still the one validation point for remote input.
  */
-import { normalizeAddress, type ParseResult } from './address.js';
+import { normalizeAddress } from './address.js';
+import { type DecodeErrorCode, type DecodeResult, refused } from './errors.js';
 import {
   MAX_GOSSIP_TEXT_LENGTH,
   MAX_HOPS,
@@ -100,10 +101,17 @@ type Json = Record<string, unknown>;
 
 const MESSAGE_ID = /^[0-9A-Za-z._:-]+$/;
 
-class Invalid extends Error {}
+class Invalid extends Error {
+  constructor(
+    readonly code: DecodeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
-function check(condition: boolean, error: string): asserts condition {
-  if (!condition) throw new Invalid(error);
+function check(condition: boolean, code: DecodeErrorCode, error: string): asserts condition {
+  if (!condition) throw new Invalid(code, error);
 }
 
 function isObject(value: unknown): value is Json {
@@ -111,18 +119,19 @@ function isObject(value: unknown): value is Json {
 }
 
 function nodeRef(value: unknown, field: string): WireNodeRef {
-  check(isObject(value), `${field} is not an object {id, address}`);
+  check(isObject(value), 'BAD_FIELD', `${field} is not an object {id, address}`);
   const { id } = value;
-  check(typeof id === 'string' && NODE_ID.test(id), `${field}.id is not a node id`);
+  check(typeof id === 'string' && NODE_ID.test(id), 'BAD_NODE_ID', `${field}.id is not a node id`);
   const address = typeof value.address === 'string' ? normalizeAddress(value.address) : undefined;
-  check(address !== undefined, `${field}.address is not a host:port`);
+  check(address !== undefined, 'BAD_ADDRESS', `${field}.address is not a host:port`);
   return { id, address };
 }
 
 function nodeRefs(value: unknown, field: string): WireNodeRef[] {
-  check(Array.isArray(value), `${field} is not a list`);
+  check(Array.isArray(value), 'NOT_A_LIST', `${field} is not a list`);
   check(
     value.length <= MAX_SHUFFLE_NODES,
+    'TOO_MANY_NODES',
     `${field} lists ${value.length} nodes, over the limit of ${MAX_SHUFFLE_NODES}`,
   );
   return value.map((entry, i) => nodeRef(entry, `${field}[${i}]`));
@@ -131,6 +140,7 @@ function nodeRefs(value: unknown, field: string): WireNodeRef[] {
 function integer(value: unknown, max: number, field: string): number {
   check(
     typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max,
+    'BAD_INTEGER',
     `${field} is not an integer from 0 to ${max}`,
   );
   return value;
@@ -142,6 +152,7 @@ function messageId(value: unknown, field: string): string {
       value.length > 0 &&
       value.length <= MAX_MESSAGE_ID_LENGTH &&
       MESSAGE_ID.test(value),
+    'BAD_MESSAGE_ID',
     `${field} is not a message id of 1 to ${MAX_MESSAGE_ID_LENGTH} characters [0-9A-Za-z._:-]`,
   );
   return value;
@@ -162,11 +173,12 @@ function decode(type: OverlayMessageType, data: Json): OverlayMessage {
     case 'hv_neighbor':
       check(
         data.priority === 'high' || data.priority === 'low',
+        'BAD_FIELD',
         'hv_neighbor.priority is not "high" or "low"',
       );
       return { type, priority: data.priority };
     case 'hv_disconnect':
-      check(typeof data.alive === 'boolean', 'hv_disconnect.alive is not a boolean');
+      check(typeof data.alive === 'boolean', 'BAD_FIELD', 'hv_disconnect.alive is not a boolean');
       return { type, alive: data.alive };
     case 'hv_shuffle':
       return {
@@ -181,6 +193,7 @@ function decode(type: OverlayMessageType, data: Json): OverlayMessage {
       const text = data.data;
       check(
         typeof text === 'string' && text.length <= MAX_GOSSIP_TEXT_LENGTH && PRINTABLE.test(text),
+        'BAD_TEXT',
         `pt_gossip.data is not 1 to ${MAX_GOSSIP_TEXT_LENGTH} printable characters`,
       );
       return {
@@ -192,13 +205,14 @@ function decode(type: OverlayMessageType, data: Json): OverlayMessage {
     }
     case 'pt_ihave': {
       const list = data.ids;
-      check(Array.isArray(list), 'pt_ihave.ids is not a list');
+      check(Array.isArray(list), 'NOT_A_LIST', 'pt_ihave.ids is not a list');
       check(
         list.length <= MAX_IHAVE_IDS,
+        'TOO_MANY_IDS',
         `pt_ihave lists ${list.length} ids, over the limit of ${MAX_IHAVE_IDS}`,
       );
       const ids = list.map((entry, i) => {
-        check(isObject(entry), `pt_ihave.ids[${i}] is not an object {id, hops}`);
+        check(isObject(entry), 'BAD_FIELD', `pt_ihave.ids[${i}] is not an object {id, hops}`);
         return {
           id: messageId(entry.id, `pt_ihave.ids[${i}].id`),
           hops: integer(entry.hops, MAX_HOPS, `pt_ihave.ids[${i}].hops`),
@@ -215,12 +229,12 @@ function decode(type: OverlayMessageType, data: Json): OverlayMessage {
  * Validates the `data` of an overlay frame. Returns undefined when `type` is not an overlay type,
  * so that the caller reports it as unknown.
  */
-export function decodeOverlay(type: unknown, data: Json): ParseResult<OverlayMessage> | undefined {
+export function decodeOverlay(type: unknown, data: Json): DecodeResult<OverlayMessage> | undefined {
   if (typeof type !== 'string' || !OVERLAY_TYPES.has(type)) return undefined;
   try {
     return { ok: true, value: decode(type as OverlayMessageType, data) };
   } catch (error) {
-    if (error instanceof Invalid) return { ok: false, error: error.message };
+    if (error instanceof Invalid) return refused(error.code, error.message);
     throw error;
   }
 }

@@ -31,6 +31,8 @@ const graph = new graphology.Graph({ type: 'undirected' });
 const renderer = new Sigma(graph, document.getElementById('graph'), {
   renderLabels: false,
   hideEdgesOnMove: true,
+  // One-pixel GL lines instead of antialiased quads: far fewer fragments for thousands of links.
+  edgeProgramClasses: { line: Sigma.rendering.EdgeLineProgram },
 });
 const $ = (id) => document.getElementById(id);
 
@@ -176,7 +178,44 @@ function apply(frame) {
   for (const [a, b] of frame.removed) dropEdge(a, b);
   mergeSpreads(frame.spreads);
   if (frame.up.length || frame.down.length) fillPeers();
-  figures(frame);
+}
+
+/**
+ * The graph is redrawn at most every `redrawEvery` ms, with every frame that came meanwhile: a
+ * redraw of thousands of links costs the GPU, and in software WebGL (headless Chromium) one took
+ * 150-400 ms at 2,000 peers and 5,848 links, so redrawing on each 150 ms frame froze the page at
+ * 2-3 frames/s (npm run bench:ui). The pace adapts to what a redraw costs here: at most
+ * REDRAW_SHARE of the time goes to it, never more often than the server's frames.
+ */
+const MIN_REDRAW_MS = 150;
+const MAX_REDRAW_MS = 2_000;
+const REDRAW_SHARE = 0.2;
+let redrawEvery = MIN_REDRAW_MS;
+let pending = [];
+let redrawTimer;
+
+function queue(frame) {
+  pending.push(frame);
+  if (redrawTimer === undefined) redrawTimer = setTimeout(redraw, redrawEvery);
+}
+
+function redraw() {
+  redrawTimer = undefined;
+  const frames = pending;
+  pending = [];
+  for (const frame of frames) apply(frame);
+  const last = frames.at(-1);
+  if (last !== undefined) figures(last);
+  // What it cost: the time until the second animation frame after it (the first may come before
+  // the GPU has drawn).
+  const started = performance.now();
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      const cost = performance.now() - started;
+      redrawEvery = Math.min(MAX_REDRAW_MS, Math.max(MIN_REDRAW_MS, cost / REDRAW_SHARE));
+      $('redraw').textContent = `every ${Math.round(redrawEvery)} ms`;
+    }),
+  );
 }
 
 function onMessage(message) {
@@ -194,8 +233,11 @@ function onMessage(message) {
     });
     for (const [a, b] of data.edges) addEdge(a, b);
     fillPeers();
-    apply(data.frame);
-  } else if (data.type === 'frame') apply(data);
+    clearTimeout(redrawTimer);
+    pending = [];
+    queue(data.frame);
+    redraw();
+  } else if (data.type === 'frame') queue(data);
 }
 
 function send(command, text) {
