@@ -81,7 +81,7 @@ export interface ProbeResult {
 
 /** The figures of a window's `counts` and its latency (0 ms when nothing was delivered). */
 function deliveryFigures(
-  counts: Omit<MessageCounts, 'windowMs'>,
+  counts: Pick<MessageCounts, 'sent' | 'expected' | 'received'>,
   latency: LatencyStats | null,
 ): DeliveryFigures {
   const { sent, expected, received } = counts;

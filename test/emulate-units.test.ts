@@ -79,7 +79,7 @@ function fakeResult(
     },
     openFiles: { limit: 20_000, peak: 400, perProcess: [400] },
     missingLinks: missingLinks(ports, neighbours),
-    messages: { windowMs: 0, sent: 0, expected: 0, received: 0 },
+    messages: { windowMs: 0, drainMs: 0, sent: 0, expected: 0, received: 0 },
     latencyMs: null,
     peers: ports.map((port, i) => ({
       port,
@@ -375,7 +375,7 @@ describe('render', () => {
   test('the summary states every figure', () => {
     const text = renderSummary(
       fakeResult(ports, fullMesh(ports), {
-        messages: { windowMs: 5_000, sent: 15, expected: 30, received: 29 },
+        messages: { windowMs: 5_000, drainMs: 120, sent: 15, expected: 30, received: 29 },
         latencyMs: { count: 29, p50: 0.5, p90: 1.5, p99: 12, max: 40 },
         sockets: { formed: 5, end: 3 },
         connections: {
@@ -397,7 +397,7 @@ describe('render', () => {
       text,
       /connections +8 opened for 3 links \(2\.67 per link, probes included; 9 attempted\), peer lists 100 bytes per link/,
     );
-    assert.match(text, /15 sent, 29 of 30 deliveries received in 5 s/);
+    assert.match(text, /15 sent, 29 of 30 deliveries received in 5 s \(then 120 ms drained\)/);
     assert.match(text, /p50 0\.50 ms, p90 1\.50 ms, p99 12 ms, max 40 ms over 29 deliveries/);
   });
 

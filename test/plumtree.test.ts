@@ -58,6 +58,17 @@ describe('eager push', () => {
     assert.equal(node.core.stats.duplicates, 1);
   });
 
+  test('more duplicates from a neighbor already pruned (our PRUNE on its way) draw no more PRUNEs', () => {
+    const node = tree([1, 2, 3]);
+    node.from(ref(1), gossip('m1', 1));
+    node.from(ref(2), gossip('m1', 2));
+    node.from(ref(1), gossip('m2', 1));
+    const again = node.from(ref(2), gossip('m2', 2));
+    assert.deepEqual(sends(again, 'pt_prune'), []);
+    assert.equal(node.core.stats.prunesSent, 1);
+    assert.equal(node.core.stats.duplicates, 2);
+  });
+
   test('a prune received moves its sender off the tree', () => {
     const node = tree([1, 2], [3]);
     assert.deepEqual(node.core.tree.lazy, [ref(3).id]);
@@ -147,6 +158,32 @@ describe('GRAFT', () => {
     const start = node.now;
     assert.equal(node.timers.get('pt:graft:x'), start + D.graftRetryMs);
     assert.equal(sends(node.fire('pt:graft:x'), 'pt_graft')[0]?.to.id, ref(3).id);
+  });
+
+  test('a GRAFT answered late makes the next repair wait that round trip (and no longer than the cap)', () => {
+    const node = tree([1], [2, 3]);
+    node.from(ref(2), { type: 'pt_ihave', ids: [{ id: 'x', hops: 2 }] });
+    node.fire('pt:graft:x');
+    node.now += 800; // the answer comes 800 ms after the GRAFT: a loaded host
+    node.from(ref(2), gossip('x', 2));
+    const waits = node.core.repairWaits;
+    assert.ok(waits.graftTimeoutMs >= 800 && waits.graftTimeoutMs <= D.repairWaitMaxMs);
+    assert.equal(waits.graftRetryMs, waits.graftTimeoutMs);
+    const start = node.now;
+    node.from(ref(3), { type: 'pt_ihave', ids: [{ id: 'y', hops: 2 }] });
+    assert.equal(node.timers.get('pt:graft:y'), start + waits.graftTimeoutMs);
+    sends(node.fire('pt:graft:y'), 'pt_graft');
+    assert.equal(node.timers.get('pt:graft:y'), node.now + waits.graftRetryMs);
+  });
+
+  test('a GRAFT long after the message is still answered while the payload is kept', () => {
+    const node = tree([1], [2]);
+    node.feed({ kind: 'broadcast', id: 'm1', payload: 'hello' });
+    node.now += D.payloadRetentionMs - 1;
+    assert.equal(sends(node.from(ref(2), { type: 'pt_graft', id: 'm1' }), 'pt_gossip').length, 1);
+    node.now += 2;
+    assert.equal(sends(node.from(ref(2), { type: 'pt_graft', id: 'm1' }), 'pt_gossip').length, 0);
+    assert.equal(node.core.stats.graftsUnanswerable, 1);
   });
 
   test('when the tree copy comes late after a GRAFT repair, the grafted link goes back to lazy', () => {

@@ -2,12 +2,14 @@
  * Plumtree's repair side: ids announced by IHAVE and not delivered yet, with who announced them,
  * each with a GRAFT timer; when it fires the next announcer is asked (GRAFT with the id) and made
  * eager. Bounded: `missingMax` ids, `missingPerPeerMax` per announcer, and timed-out GRAFTs from
- * a budget (`graftBurst`, then one per `graftRefillMs`). Part of `Plumtree`.
+ * a budget (`graftBurst`, then one per `graftRefillMs`). Both waits are learned (`RepairTiming`).
+ * Part of `Plumtree`.
  */
 import { Budget } from './budget.js';
 import type { CoreEnv, NodeRef } from './machine.js';
 import type { OverlayOptions } from './overlay-options.js';
 import { type Out, send, setTimer } from './overlay-output.js';
+import { RepairTiming } from './repair-timing.js';
 
 export const GRAFT_TIMER = 'pt:graft:';
 
@@ -21,14 +23,16 @@ export interface RepairHost {
   isNeighbor(id: string): boolean;
   delivered(id: string): boolean;
   makeEager(peer: NodeRef): void;
-  readonly stats: { graftsSent: number; dropped: number };
+  readonly stats: { graftsSent: number; dropped: number; givenUp: number };
 }
 
 export class MissingIds {
   readonly #missing = new Map<string, Announcer[]>();
   readonly #byPeer = new Map<string, number>();
-  /** Missing ids we sent a GRAFT for, and to whom (at most one entry per missing id). */
-  readonly #grafted = new Map<string, string>();
+  /** Missing ids we sent GRAFTs for: to whom, and when. */
+  readonly #grafted = new Map<string, Map<string, number>>();
+  /** The GRAFT timeout and retry delay, learned from GRAFT round trips. */
+  readonly timing: RepairTiming;
   /** Timed-out GRAFTs we may send (see `graftBurst`). */
   readonly #grafts: Budget;
 
@@ -38,6 +42,7 @@ export class MissingIds {
     private readonly host: RepairHost,
   ) {
     this.#grafts = new Budget(options.graftBurst, options.graftRefillMs, env.now());
+    this.timing = new RepairTiming(options);
   }
 
   get size(): number {
@@ -48,9 +53,9 @@ export class MissingIds {
     return this.#missing.get(id);
   }
 
-  /** The neighbor our last GRAFT for `id` went to, if any. */
-  graftedTo(id: string): string | undefined {
-    return this.#grafted.get(id);
+  /** When our GRAFT for `id` went to `peer`, if one did. */
+  graftedAt(id: string, peer: string): number | undefined {
+    return this.#grafted.get(id)?.get(peer);
   }
 
   /** `from` announced `id` (not delivered here) `hops` from its origin. */
@@ -68,7 +73,7 @@ export class MissingIds {
     if (announcers === undefined) {
       announcers = [];
       this.#missing.set(id, announcers);
-      setTimer(out, GRAFT_TIMER + id, this.options.graftTimeoutMs);
+      setTimer(out, GRAFT_TIMER + id, this.timing.graftTimeoutMs);
     }
     announcers.push({ peer: from, hops });
     this.#byPeer.set(from.id, count + 1);
@@ -85,6 +90,7 @@ export class MissingIds {
       if (this.host.isNeighbor(candidate.peer.id)) next = candidate;
     }
     if (next === undefined || this.host.delivered(id)) {
+      if (next === undefined && !this.host.delivered(id)) this.host.stats.givenUp++;
       this.forget(id, out);
       return;
     }
@@ -96,10 +102,12 @@ export class MissingIds {
       return;
     }
     this.host.makeEager(next.peer);
-    this.#grafted.set(id, next.peer.id);
+    const grafted = this.#grafted.get(id) ?? new Map<string, number>();
+    grafted.set(next.peer.id, this.env.now());
+    this.#grafted.set(id, grafted);
     send(out, next.peer, { type: 'pt_graft', id });
     this.host.stats.graftsSent++;
-    setTimer(out, GRAFT_TIMER + id, this.options.graftRetryMs);
+    setTimer(out, GRAFT_TIMER + id, this.timing.graftRetryMs);
   }
 
   /** "The record of IHAVE messages sent from failed members is deleted" (paper, p. 9). */

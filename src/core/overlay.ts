@@ -72,6 +72,11 @@ export class OverlayCore implements Core<OverlayMessage, OverlayEvent> {
   }
 
   /** Dissemination counters: payload sends, deliveries, duplicates, control frames, drops. */
+  /** Plumtree's repair waits as learned now. */
+  get repairWaits(): { graftTimeoutMs: number; graftRetryMs: number } {
+    return this.#broadcast.repairWaits;
+  }
+
   get stats(): Readonly<PlumtreeStats> {
     return this.#broadcast.stats;
   }

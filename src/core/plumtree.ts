@@ -35,6 +35,10 @@ export interface PlumtreeStats {
   prunesSent: number;
   /** Work refused by a cap: queued IHAVE ids, tracked missing ids, GRAFT answers. */
   dropped: number;
+  /** GRAFTs for an id whose payload was no longer kept (older than `payloadRetentionMs`). */
+  graftsUnanswerable: number;
+  /** Missing ids given up: every announcer was asked (or gone) and no copy came. */
+  givenUp: number;
 }
 
 /** A delivered id: who is known to hold it, and whence and how far our copy came. */
@@ -59,6 +63,8 @@ export class Plumtree {
     graftsSent: 0,
     prunesSent: 0,
     dropped: 0,
+    graftsUnanswerable: 0,
+    givenUp: 0,
   };
   readonly #eager = new Map<string, NodeRef>();
   readonly #lazy = new Map<string, NodeRef>();
@@ -96,6 +102,12 @@ export class Plumtree {
 
   get lazyPeers(): string[] {
     return [...this.#lazy.keys()];
+  }
+
+  /** The repair's waits as learned now (`RepairTiming`). */
+  get repairWaits(): { graftTimeoutMs: number; graftRetryMs: number } {
+    const timing = this.#missing.timing;
+    return { graftTimeoutMs: timing.graftTimeoutMs, graftRetryMs: timing.graftRetryMs };
   }
 
   /** Sizes of the bounded tables, for tests and memory figures. */
@@ -196,7 +208,10 @@ export class Plumtree {
         }
         return;
       }
-      if (this.#isNeighbor(from.id)) {
+      // A duplicate from a neighbor already lazy here was sent before our PRUNE reached it: one
+      // PRUNE per link is enough. Under load, when a PRUNE took a second to arrive, every copy
+      // pushed meanwhile drew another (N = 1,000 over TCP: 12,000-32,000 of them for 99 messages).
+      if (this.#eager.has(from.id)) {
         this.#makeLazy(from);
         send(out, from, { type: 'pt_prune' });
         this.stats.prunesSent++;
@@ -206,8 +221,9 @@ export class Plumtree {
     const announcers = this.#missing.announcers(id);
     const holders = new Set([from.id]);
     for (const a of announcers ?? []) holders.add(a.peer.id);
-    const grafted = this.#missing.graftedTo(id);
-    const repairedBy = grafted === from.id ? grafted : undefined;
+    const graftedAt = this.#missing.graftedAt(id, from.id);
+    const repairedBy = graftedAt === undefined ? undefined : from.id;
+    if (graftedAt !== undefined) this.#missing.timing.graftRoundTrip(now - graftedAt);
     this.#seen.set(id, { holders, parent: from, hops, repairedBy }, now);
     const onward = Math.min(hops + 1, MAX_HOPS);
     this.#payloads.set(id, { payload, hops: onward }, now);
@@ -280,7 +296,10 @@ export class Plumtree {
     if (id === undefined) return;
     const now = this.env.now();
     const cached = this.#payloads.get(id, now);
-    if (cached === undefined) return;
+    if (cached === undefined) {
+      this.stats.graftsUnanswerable++;
+      return;
+    }
     if (!this.#graftAnswers.get(from.id)?.take(now)) {
       this.stats.dropped++;
       return;

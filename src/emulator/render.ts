@@ -220,7 +220,7 @@ export function renderSummary(result: EmulationResult): string {
       'messages',
       messages.windowMs === 0
         ? 'not measured (--duration 0)'
-        : `${messages.sent} sent, ${messages.received} of ${messages.expected} deliveries received in ${formatDuration(messages.windowMs)}`,
+        : `${messages.sent} sent, ${messages.received} of ${messages.expected} deliveries received in ${formatDuration(messages.windowMs)} (then ${formatDuration(messages.drainMs)} drained)`,
     ],
     [
       'latency',

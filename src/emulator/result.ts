@@ -109,6 +109,11 @@ export interface OpenFileCounts {
 export interface MessageCounts {
   /** How long messages were measured (--duration, as run). */
   readonly windowMs: number;
+  /**
+   * How long the run then waited for the window's deliveries: until all were in, or no new one
+   * came for 2 s (at most 60 s). 0 without a window.
+   */
+  readonly drainMs: number;
   /** Gossip messages sent during the window. */
   readonly sent: number;
   /** Deliveries those messages should make: the links each was sent on, summed. */
