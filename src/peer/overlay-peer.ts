@@ -50,6 +50,8 @@ export class OverlayPeer<M = unknown, E = unknown> {
   readonly #inputs: CoreInput<M>[] = [];
   #feeding = false;
   #deliveries = 0;
+  /** Joins asked for before the peer listened: sent once it does. */
+  readonly #joinsWhileStarting: string[] = [];
 
   constructor(options: OverlayPeerOptions, protocol?: OverlayProtocol<M, E>) {
     this.#options = options;
@@ -128,6 +130,7 @@ export class OverlayPeer<M = unknown, E = unknown> {
       }, this.#options.firstGossipMs ?? period);
     }
     if (this.#options.connect !== undefined) this.join(this.#options.connect);
+    for (const address of this.#joinsWhileStarting.splice(0)) this.join(address);
   }
 
   /** Stops the periodic gossip (the end of a measured window); links and relaying go on. */
@@ -144,9 +147,14 @@ export class OverlayPeer<M = unknown, E = unknown> {
     this.#feed({ kind: 'broadcast', id, payload: text });
   }
 
-  /** Joins the overlay through the peer at `address` (retried until it answers). */
+  /**
+   * Joins the overlay through the peer at `address` (retried until it answers). Asked before the
+   * peer listens (a host's command can overtake the start), the join waits for it.
+   */
   join(address: string): void {
     if (this.#state === 'running') this.#links?.join(address);
+    else if (this.#state === 'new' || this.#state === 'starting')
+      this.#joinsWhileStarting.push(address);
   }
 
   /** Breaks the link to `peer` as a network failure would (tests, fault injection). */
