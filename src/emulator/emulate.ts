@@ -299,7 +299,8 @@ export async function runEmulation(
         // peers a fault ended: it learns of it only when the link breaks).
         {
           const receivers =
-            overlay?.receivers(running()) ?? Math.min(event.peers, mesh.liveReceivers(i));
+            overlay?.receivers(running(), event.text) ??
+            Math.min(event.peers, mesh.liveReceivers(i));
           log.onSent(event.text, event.at, receivers);
           options.trace?.sent(event.text, event.at, receivers);
         }

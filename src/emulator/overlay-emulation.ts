@@ -57,6 +57,8 @@ export class OverlayEmulation {
    */
   readonly #receipts = new Map<string, number[]>();
   readonly #windowTexts = new Set<string>();
+  /** Receivers of each message at its send (the peers running then, but its sender). */
+  readonly #receivers = new Map<string, number>();
   /** The warm-up message's text once its sender reported it; '' while it is awaited. */
   #warmUp: string | undefined;
   #window = false;
@@ -86,9 +88,14 @@ export class OverlayEmulation {
     return { overlay: { ...this.#settings, seed: this.#rng.int(4_294_967_296) } };
   }
 
-  /** Receivers a message is meant for: every other peer running (`running` holds the sender). */
-  receivers(running: readonly number[]): number {
-    return Math.max(0, running.length - 1);
+  /**
+   * Receivers the message `text` is meant for: every other peer running (`running` holds the
+   * sender). Its reach is counted against them.
+   */
+  receivers(running: readonly number[], text?: string): number {
+    const receivers = Math.max(0, running.length - 1);
+    if (text !== undefined && this.#window) this.#receivers.set(text, receivers);
+    return receivers;
   }
 
   /** Whether the overlay is one component with every peer linked; checked at most every 50 ms. */
@@ -214,8 +221,10 @@ export class OverlayEmulation {
     const graph = summarizeGraph(mesh.liveAdjacency());
     const texts = [...this.#windowTexts];
     const hops = texts.flatMap((t) => this.#receipts.get(t) ?? []).sort((a, b) => a - b);
-    const reach = texts.map((t) => this.#receipts.get(t)?.length ?? 0);
-    const receivers = this.#n - 1;
+    // Each message's reach as a fraction of the peers running when it was sent.
+    const reach = texts.map(
+      (t) => (this.#receipts.get(t)?.length ?? 0) / (this.#receivers.get(t) ?? this.#n - 1),
+    );
     let sends = 0;
     let deliveries = 0;
     for (const [i, after] of this.#after) {
@@ -244,9 +253,9 @@ export class OverlayEmulation {
           ? null
           : {
               messages: reach.length,
-              complete: reach.filter((r) => r >= receivers).length,
-              min: Math.min(...reach) / receivers,
-              mean: reach.reduce((a, b) => a + b, 0) / reach.length / receivers,
+              complete: reach.filter((r) => r >= 1).length,
+              min: Math.min(...reach),
+              mean: reach.reduce((a, b) => a + b, 0) / reach.length,
             },
       payloadSendsPerDelivery: deliveries === 0 ? null : sends / deliveries,
     };
