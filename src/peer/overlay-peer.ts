@@ -3,6 +3,7 @@ import type { Server } from 'node:net';
 import type { CoreInput, CoreOutput, NodeRef } from '../core/machine.js';
 import { createRng } from '../core/rng.js';
 import type { Message } from '../protocol/messages.js';
+import type { LinkShape } from '../scenario/model.js';
 import { now } from './clock.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
@@ -13,6 +14,7 @@ import { OverlayLinks } from './overlay-links.js';
 import type { OverlayProtocol, OverlaySettings } from './overlay-protocol.js';
 import { overlayProtocol } from './overlay-protocols.js';
 import type { PeerOptions } from './peer.js';
+import { LinkShaping } from './shaping.js';
 
 /** A peer of the overlay: the options of any peer, plus which overlay and its sizes. */
 export interface OverlayPeerOptions extends PeerOptions {
@@ -37,6 +39,8 @@ export class OverlayPeer<M = unknown, E = unknown> {
   readonly #limits: PeerLimits;
   readonly #protocol: OverlayProtocol<M, E>;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Link shaping and partitions between this peer and its sockets (emulate's faults), if any. */
+  readonly #shaping: LinkShaping | undefined;
   #links: OverlayLinks<M> | undefined;
   #core: ReturnType<OverlayProtocol<M, E>['createCore']> | undefined;
   #server: Server | undefined;
@@ -58,6 +62,12 @@ export class OverlayPeer<M = unknown, E = unknown> {
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.nodeId = options.nodeId ?? randomBytes(16).toString('hex');
     this.#protocol = protocol ?? (overlayProtocol(options.overlay) as OverlayProtocol<M, E>);
+    this.#shaping = options.shaping === undefined ? undefined : new LinkShaping(options.shaping);
+  }
+
+  /** Emulated network changed: a new link shape, or a partition healed (see shaping.ts). */
+  reshape(shape?: LinkShape | null): void {
+    this.#shaping?.update(shape);
   }
 
   get advertised(): string {
@@ -113,6 +123,7 @@ export class OverlayPeer<M = unknown, E = unknown> {
       decode: (m: Message) => this.#protocol.decode(m),
       emit: (event) => this.#emit(event),
       input: (input) => this.#feed(input),
+      ...(this.#shaping === undefined ? {} : { shaping: this.#shaping }),
     });
     this.#state = 'running';
     this.#emit({
