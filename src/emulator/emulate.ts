@@ -336,7 +336,8 @@ export async function runEmulation(
         // peers a fault ended: it learns of it only when the link breaks).
         {
           const receivers =
-            overlay?.receivers(errors) ?? Math.min(event.peers, mesh.liveReceivers(i));
+            overlay?.receivers(running(), event.text) ??
+            Math.min(event.peers, mesh.liveReceivers(i));
           log.onSent(event.text, event.at, receivers);
           options.trace?.sent(event.text, event.at, receivers);
         }
@@ -398,6 +399,8 @@ export async function runEmulation(
       else test();
     });
   const failed = (): boolean => failures > 0;
+  /** Peers running now (started, not ended by a fault, not failed). */
+  const running = (): number[] => mesh.live.filter((i) => errors[i] === undefined);
 
   const launchedAt = now();
   const deadline = launchedAt + config.timeoutMs;
@@ -518,12 +521,13 @@ export async function runEmulation(
     enter('running');
     if (overlay !== undefined) {
       await settle(() => mesh.mutualLinks, waitFor, failed);
-      await overlay.warmUp(handles, errors, waitFor, now() + WARM_UP_MS);
-      await overlay.counters('before', handles, errors, waitFor, deadline + config.durationMs);
+      await overlay.warmUp(faults.send, running(), waitFor, now() + WARM_UP_MS);
+      const counted = deadline + config.durationMs;
+      await overlay.counters('before', faults.send, running(), waitFor, counted);
     }
     windowStart = now();
     log.open(windowStart);
-    options.trace?.open(windowStart, liveLinks);
+    options.trace?.open(windowStart, () => mesh.liveAdjacency());
     overlay?.openWindow();
     if (config.rate !== null) {
       stopRate = startRate(
@@ -550,13 +554,15 @@ export async function runEmulation(
       // The duration is over: stop sending, then drain. Every peer's report comes after the
       // events it emitted before it (and after its pause), so once all are in, every message of
       // the window is known and no more are coming: then wait for their deliveries.
-      for (const handle of handles) handle.send({ type: 'pause-gossip' });
-      await reportAll(handles);
+      // Every running peer, those the faults started included.
+      const current = mesh.live.flatMap((i) => faults.handle(i) ?? []);
+      for (const handle of current) handle.send({ type: 'pause-gossip' });
+      await reportAll(current);
       outcome = await drain(windowEnd);
       drainMs = now() - windowEnd;
     }
     if (outcome === 'done' && overlay !== undefined) {
-      await overlay.counters('after', handles, errors, waitFor, now() + COUNTERS_MS);
+      await overlay.counters('after', faults.send, running(), waitFor, now() + COUNTERS_MS);
     }
   }
   if (outcome === 'aborted') status = 'interrupted';
@@ -564,7 +570,7 @@ export async function runEmulation(
   else if (outcome === 'timeout') status = 'timeout';
   else status = 'mesh';
 
-  options.trace?.close(now(), liveLinks);
+  options.trace?.close(now(), () => mesh.liveAdjacency());
   // What the matrix shows is the network as it was when stopping began.
   frozen = true;
   if (windowStart !== undefined && windowEnd === undefined) {
@@ -597,13 +603,6 @@ export async function runEmulation(
       if (outcome !== 'timeout') return outcome;
       if (log.deliveries === before || now() >= limit) return 'done';
     }
-  }
-
-  /** The running peers' links, as indices into the list of running peers (for the trace). */
-  function liveLinks(): number[][] {
-    const live = mesh.live;
-    const position = new Map(live.map((i, k) => [i, k]));
-    return live.map((i) => mesh.neighbours(i).flatMap((j) => position.get(j) ?? []));
   }
 
   /** The document `--json` prints, from the network as it is now (frozen once stopping began). */

@@ -131,6 +131,17 @@ export class MeshState {
     return count;
   }
 
+  /**
+   * The running peers' links as an adjacency list by position in `live` (links to peers that
+   * ended dropped): the graph the overlay figures are about. Indexing by peer index up to `size`
+   * instead counted peers a fault ended as lone components and left out those it started.
+   */
+  liveAdjacency(): number[][] {
+    const live = this.live;
+    const position = new Map(live.map((i, k) => [i, k]));
+    return live.map((i) => this.neighbours(i).flatMap((j) => position.get(j) ?? []));
+  }
+
   /** Addresses peer `i` reports linked that are no emulated peer's. */
   foreign(i: number): string[] {
     return [...(this.#views[i]?.keys() ?? [])].filter((a) => !this.#index.has(a)).sort();

@@ -62,9 +62,7 @@ export default async function hostPeer({
       kill: () => {
         killed = true;
       },
-      reshape: (shape) => {
-        if (peer instanceof Peer) peer.reshape(shape);
-      },
+      reshape: (shape) => peer.reshape(shape),
     },
     post,
   );

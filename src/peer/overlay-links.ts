@@ -9,6 +9,7 @@ import { closeAll, keptConnection } from './overlay-arbitration.js';
 import { OverlayDials } from './overlay-dials.js';
 import { OverlayHandshake } from './overlay-handshake.js';
 import { Outbox } from './overlay-outbox.js';
+import type { LinkShaping } from './shaping.js';
 
 export interface OverlayLinksOptions<M> {
   readonly self: NodeRef;
@@ -20,6 +21,8 @@ export interface OverlayLinksOptions<M> {
   readonly feature: string;
   /** Emit `connected` / `disconnected` for every link (false: the core reports its links). */
   readonly reportLinks: boolean;
+  /** Link shaping between us and every socket (emulate's latency, loss, partitions), if any. */
+  readonly shaping?: LinkShaping;
   encode(message: M): Message;
   decode(message: Message): M | undefined;
   emit(event: PeerEventInit): void;
@@ -259,6 +262,7 @@ export class OverlayLinks<M> {
         close: (c, why) => this.#onClose(c, why),
       },
       remote,
+      this.#options.shaping,
     );
     this.#connections.add(connection);
     return connection;

@@ -3,6 +3,7 @@ import type { Server } from 'node:net';
 import type { CoreInput, CoreOutput, NodeRef } from '../core/machine.js';
 import { createRng } from '../core/rng.js';
 import type { Message } from '../protocol/messages.js';
+import type { LinkShape } from '../scenario/model.js';
 import { now } from './clock.js';
 import { Emitter, type PeerEvent, type PeerEventInit } from './events.js';
 import { randomGossipText } from './gossip.js';
@@ -13,6 +14,7 @@ import { OverlayLinks } from './overlay-links.js';
 import type { OverlayProtocol, OverlaySettings } from './overlay-protocol.js';
 import { overlayProtocol } from './overlay-protocols.js';
 import type { PeerOptions } from './peer.js';
+import { LinkShaping } from './shaping.js';
 
 /** A peer of the overlay: the options of any peer, plus which overlay and its sizes. */
 export interface OverlayPeerOptions extends PeerOptions {
@@ -37,6 +39,8 @@ export class OverlayPeer<M = unknown, E = unknown> {
   readonly #limits: PeerLimits;
   readonly #protocol: OverlayProtocol<M, E>;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Link shaping and partitions between this peer and its sockets (emulate's faults), if any. */
+  readonly #shaping: LinkShaping | undefined;
   #links: OverlayLinks<M> | undefined;
   #core: ReturnType<OverlayProtocol<M, E>['createCore']> | undefined;
   #server: Server | undefined;
@@ -50,12 +54,20 @@ export class OverlayPeer<M = unknown, E = unknown> {
   readonly #inputs: CoreInput<M>[] = [];
   #feeding = false;
   #deliveries = 0;
+  /** Joins asked for before the peer listened: sent once it does. */
+  readonly #joinsWhileStarting: string[] = [];
 
   constructor(options: OverlayPeerOptions, protocol?: OverlayProtocol<M, E>) {
     this.#options = options;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.nodeId = options.nodeId ?? randomBytes(16).toString('hex');
     this.#protocol = protocol ?? (overlayProtocol(options.overlay) as OverlayProtocol<M, E>);
+    this.#shaping = options.shaping === undefined ? undefined : new LinkShaping(options.shaping);
+  }
+
+  /** Emulated network changed: a new link shape, or a partition healed (see shaping.ts). */
+  reshape(shape?: LinkShape | null): void {
+    this.#shaping?.update(shape);
   }
 
   get advertised(): string {
@@ -111,6 +123,7 @@ export class OverlayPeer<M = unknown, E = unknown> {
       decode: (m: Message) => this.#protocol.decode(m),
       emit: (event) => this.#emit(event),
       input: (input) => this.#feed(input),
+      ...(this.#shaping === undefined ? {} : { shaping: this.#shaping }),
     });
     this.#state = 'running';
     this.#emit({
@@ -128,6 +141,7 @@ export class OverlayPeer<M = unknown, E = unknown> {
       }, this.#options.firstGossipMs ?? period);
     }
     if (this.#options.connect !== undefined) this.join(this.#options.connect);
+    for (const address of this.#joinsWhileStarting.splice(0)) this.join(address);
   }
 
   /** Stops the periodic gossip (the end of a measured window); links and relaying go on. */
@@ -144,9 +158,14 @@ export class OverlayPeer<M = unknown, E = unknown> {
     this.#feed({ kind: 'broadcast', id, payload: text });
   }
 
-  /** Joins the overlay through the peer at `address` (retried until it answers). */
+  /**
+   * Joins the overlay through the peer at `address` (retried until it answers). Asked before the
+   * peer listens (a host's command can overtake the start), the join waits for it.
+   */
   join(address: string): void {
     if (this.#state === 'running') this.#links?.join(address);
+    else if (this.#state === 'new' || this.#state === 'starting')
+      this.#joinsWhileStarting.push(address);
   }
 
   /** Breaks the link to `peer` as a network failure would (tests, fault injection). */

@@ -53,6 +53,14 @@ class SimEvent {
   time = 0;
   seq = 0;
   cancelled = false;
+  /**
+   * A timer re-armed for later while it waits in the queue: it stays there, and when its old time
+   * comes it goes back in at `due`, ordered by `dueSeq` (the sequence number the re-arm drew), the
+   * place a new event pushed at the re-arm would have had. See `set-timer` in `#carryOut`.
+   */
+  deferred = false;
+  due = 0;
+  dueSeq = 0;
   constructor(
     public type: number,
     /** The node the event happens to (the receiver of a message). */
@@ -172,6 +180,13 @@ export class SimNetwork<M, E> {
       if (next.cancelled) {
         this.#cancelled--;
         this.#spend(next);
+        continue;
+      }
+      if (next.deferred) {
+        next.deferred = false;
+        next.time = next.due;
+        next.seq = next.dueSeq;
+        queue.push(next);
         continue;
       }
       this.now = next.time;
@@ -306,6 +321,7 @@ export class SimNetwork<M, E> {
     event.key = key;
     event.inc = inc;
     event.cancelled = false;
+    event.deferred = false;
     return event;
   }
 
@@ -355,10 +371,20 @@ export class SimNetwork<M, E> {
       }
       case 'set-timer': {
         const earlier = node.timers.get(out.key);
+        const due = this.now + Math.max(0, out.afterMs);
+        // HyParView and Plumtree re-arm timers on most messages (a stranger's idle timer, a
+        // neighbor request's): cancelling each and pushing a new one made most of the queue dead
+        // timers. One re-armed for later stays queued and moves when its old time comes.
+        if (earlier !== undefined && !earlier.cancelled && due >= earlier.time) {
+          earlier.deferred = true;
+          earlier.due = due;
+          earlier.dueSeq = this.#seq++;
+          return;
+        }
         if (earlier !== undefined) this.#cancel(earlier);
         const timer = this.#event(TIMER, index, null, null, out.key, node.inc);
         node.timers.set(out.key, timer);
-        this.#push(timer, this.now + Math.max(0, out.afterMs));
+        this.#push(timer, due);
         return;
       }
       case 'cancel-timer': {
