@@ -195,7 +195,7 @@ export function renderSummary(result: EmulationResult): string {
     ['status', statusLine(result)],
     [
       'peers',
-      `${config.peers} on ${hostingText(config.threads, config.processes)}, ports ${first}-${last}, gossip every ${formatDuration(config.periodMs)}`,
+      `${config.peers} on ${hostingText(config.threads, config.processes)}, ports ${first}-${last}, ${config.rate === null ? `gossip every ${formatDuration(config.periodMs)}` : `${config.rate} messages/s network-wide`}`,
     ],
     [
       'all listening',
