@@ -528,7 +528,6 @@ export async function runEmulation(
     windowStart = now();
     log.open(windowStart);
     options.trace?.open(windowStart, () => mesh.liveAdjacency());
-    overlay?.openWindow();
     if (config.rate !== null) {
       stopRate = startRate(
         config.rate,
@@ -547,7 +546,6 @@ export async function runEmulation(
     windowEnd = now();
     log.close(windowEnd);
     stopRate();
-    overlay?.closeWindow();
     // Held until Ctrl-C: that is how such a run ends, not an interruption.
     if (holding && outcome === 'aborted') outcome = 'done';
     else if (outcome === 'timeout') {
@@ -662,8 +660,11 @@ export async function runEmulation(
       latencyMs: latencyStats(log.latency()),
       peers,
       overlay:
-        overlay?.report(mesh, meshAt === undefined || !allListened ? null : meshAt - lastListen) ??
-        null,
+        overlay?.report(
+          mesh,
+          meshAt === undefined || !allListened ? null : meshAt - lastListen,
+          (text) => log.inWindow(text),
+        ) ?? null,
       failures: errors.filter((e) => e !== undefined),
       seed,
       faults: faults.runner?.applied ?? [],

@@ -86,6 +86,11 @@ export class MessageLog {
     this.#latency.record(at - sent.at);
   }
 
+  /** Whether the message `text` was sent in the window (by its send's time, not its report's). */
+  inWindow(text: string): boolean {
+    return this.#sent.has(text);
+  }
+
   /** Messages sent in the window. */
   get messages(): number {
     return this.#messages;

@@ -56,12 +56,12 @@ export class OverlayEmulation {
    * during the window count in the end.
    */
   readonly #receipts = new Map<string, number[]>();
-  readonly #windowTexts = new Set<string>();
+  /** Every message sent (the warm-up included): the log says which were in the window. */
+  readonly #sentTexts = new Set<string>();
   /** Receivers of each message at its send (the peers running then, but its sender). */
   readonly #receivers = new Map<string, number>();
   /** The warm-up message's text once its sender reported it; '' while it is awaited. */
   #warmUp: string | undefined;
-  #window = false;
   readonly #before = new Map<number, Counters>();
   readonly #after = new Map<number, Counters>();
   #collecting: Map<number, Counters> | undefined;
@@ -94,7 +94,7 @@ export class OverlayEmulation {
    */
   receivers(running: readonly number[], text?: string): number {
     const receivers = Math.max(0, running.length - 1);
-    if (text !== undefined && this.#window) this.#receivers.set(text, receivers);
+    if (text !== undefined) this.#receivers.set(text, receivers);
     return receivers;
   }
 
@@ -130,7 +130,7 @@ export class OverlayEmulation {
   }
 
   onEvent(i: number, event: PeerEvent): void {
-    if (event.type === 'message-sent' && this.#window) this.#windowTexts.add(event.text);
+    if (event.type === 'message-sent') this.#sentTexts.add(event.text);
     if (event.type === 'message-sent' && this.#warmUp === '') this.#warmUp = event.text;
     if (event.type === 'message-received') {
       let hops = this.#receipts.get(event.text);
@@ -172,15 +172,6 @@ export class OverlayEmulation {
     );
   }
 
-  /** From now on messages count (the window of --duration). */
-  openWindow(): void {
-    this.#window = true;
-  }
-
-  closeWindow(): void {
-    this.#window = false;
-  }
-
   /** Memory and sockets as they are when the overlay has just formed. */
   onFormed(rssBefore: number, basePort: number): void {
     const links = this.#linkCount;
@@ -217,9 +208,15 @@ export class OverlayEmulation {
   }
 
   /** Every overlay figure of the run, from the links as they were when it stopped. */
-  report(mesh: MeshState, formedMs: number | null): OverlayReport {
+  report(
+    mesh: MeshState,
+    formedMs: number | null,
+    inWindow: (text: string) => boolean,
+  ): OverlayReport {
     const graph = summarizeGraph(mesh.liveAdjacency());
-    const texts = [...this.#windowTexts];
+    // The window is the message log's (by send time): a send reported after the window closed
+    // still counts, as it does for delivery.
+    const texts = [...this.#sentTexts].filter(inWindow);
     const hops = texts.flatMap((t) => this.#receipts.get(t) ?? []).sort((a, b) => a - b);
     // Each message's reach as a fraction of the peers running when it was sent.
     const reach = texts.map(
