@@ -175,6 +175,22 @@ function whyInUse(port: number | undefined): string {
   return ` (it lies in the kernel's range for outgoing connections, ${low}-${high}: a recent outgoing connection may hold it for a minute; choose --base-port below ${low}, or 0)`;
 }
 
+/**
+ * Timeouts of a full mesh spread over processes: there a few threads carry 60-70 peers each with
+ * about 200 links apiece, and the peers' event loops fall seconds behind, so the defaults (a proof
+ * within 5 s, a link dead after 3 silent periods) close live links by the thousand and the mesh
+ * never settles: 200 peers, defaults: 17,162 of 19,900 links at 59 s, then churning between
+ * 15,200 and 18,556 (21,123 HEARTBEAT_TIMEOUT, 15,943 PROOF_TIMEOUT closes); with these: all
+ * 19,900 in 89 s (Nov 26, 2 cores). The emulator's peers share cores; a peer on its own host
+ * keeps the defaults. Given `limits` take precedence.
+ */
+const SPREAD_MESH_LIMITS: Partial<PeerLimits> = {
+  proofTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  heartbeatDeadAfterPeriods: 15,
+};
+
 /** With `--rate`, the peers' own gossip is put off this long: longer than any run measures. */
 const RATE_SILENCE_MS = 3_600_000;
 
@@ -420,7 +436,9 @@ export async function runEmulation(
   const ownGossipMs = config.rate === null ? null : RATE_SILENCE_MS;
   const peerOptions = chainOptions(ports, {
     periodMs: ownGossipMs ?? config.periodMs,
-    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.limits === undefined && processes === 1
+      ? {}
+      : { limits: { ...(processes > 1 ? SPREAD_MESH_LIMITS : {}), ...options.limits } }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
   }).map((o, i) => ({
     ...o,

@@ -17,6 +17,7 @@ export class Heartbeat {
   constructor(
     private readonly periodMs: number,
     private readonly links: () => Iterable<Connection>,
+    private readonly deadAfterPeriods?: number,
   ) {}
 
   start(): void {
@@ -45,6 +46,7 @@ export class Heartbeat {
         lastHeardAt: connection.lastHeardAt,
         lastSentAt: connection.lastSentAt,
         periodMs: this.periodMs,
+        ...(this.deadAfterPeriods === undefined ? {} : { deadAfterPeriods: this.deadAfterPeriods }),
       });
       if (state === 'ping') connection.send({ type: 'heartbeat' });
       else if (state === 'dead')

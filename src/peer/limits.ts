@@ -1,3 +1,4 @@
+import { DEAD_AFTER_PERIODS } from '../core/liveness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { BucketPolicy } from '../core/token-bucket.js';
 
@@ -61,6 +62,8 @@ export interface PeerLimits {
   readonly maxQueuedProofs: number;
   /** How long `stop()` lets sockets flush their goodbye before destroying them. */
   readonly stopGraceMs: number;
+  /** Silent gossip periods before a link is declared dead (the `heartbeat` extension). */
+  readonly heartbeatDeadAfterPeriods: number;
 }
 
 export const DEFAULT_LIMITS: PeerLimits = {
@@ -81,4 +84,5 @@ export const DEFAULT_LIMITS: PeerLimits = {
   maxConcurrentProofs: 32,
   maxQueuedProofs: 256,
   stopGraceMs: 500,
+  heartbeatDeadAfterPeriods: DEAD_AFTER_PERIODS,
 };

@@ -132,9 +132,13 @@ export class Peer {
     outbound = new Outbound(ctx);
     arbiter = new Arbiter(ctx);
     this.#ctx = ctx;
-    this.#heartbeat = new Heartbeat(resolved.periodMs, function* () {
-      for (const link of ctx.table.values()) yield link.connection;
-    });
+    this.#heartbeat = new Heartbeat(
+      resolved.periodMs,
+      function* () {
+        for (const link of ctx.table.values()) yield link.connection;
+      },
+      limits.heartbeatDeadAfterPeriods,
+    );
   }
 
   /** The address we announce to peers (`--address` and the listening port). */
