@@ -1,5 +1,5 @@
-import { DEAD_AFTER_PERIODS } from '../core/liveness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
+import { DEAD_AFTER_PERIODS } from '../core/liveness.js';
 import type { BucketPolicy } from '../core/token-bucket.js';
 
 /** The time and count limits of one peer. Tests shorten some of them; the CLI uses the defaults. */
