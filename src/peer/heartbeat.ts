@@ -17,7 +17,7 @@ export class Heartbeat {
   constructor(
     private readonly periodMs: number,
     private readonly links: () => Iterable<Connection>,
-    private readonly deadAfterPeriods?: number,
+    private readonly deadAfterPeriods: number,
   ) {}
 
   start(): void {
@@ -46,7 +46,7 @@ export class Heartbeat {
         lastHeardAt: connection.lastHeardAt,
         lastSentAt: connection.lastSentAt,
         periodMs: this.periodMs,
-        ...(this.deadAfterPeriods === undefined ? {} : { deadAfterPeriods: this.deadAfterPeriods }),
+        deadAfterPeriods: this.deadAfterPeriods,
       });
       if (state === 'ping') connection.send({ type: 'heartbeat' });
       else if (state === 'dead')
