@@ -54,6 +54,8 @@ export class MeshExchange implements Core<Message, MeshEvent> {
   readonly #replied = new Map<string, number>();
   readonly #budget: TokenBuckets;
   #seq = 0;
+  /** Cache of `#linkedAddresses()`; dropped whenever a peer comes or goes. */
+  #linked: Set<string> | undefined;
 
   constructor(
     private readonly config: MeshConfig,
@@ -90,6 +92,7 @@ export class MeshExchange implements Core<Message, MeshEvent> {
       case 'peer-up':
         return this.#peerUp(input.peer);
       case 'peer-down':
+        this.#linked = undefined;
         this.#peers.delete(input.peer);
         this.#replied.delete(input.peer);
         return [];
@@ -114,6 +117,7 @@ export class MeshExchange implements Core<Message, MeshEvent> {
     const told = this.#replied.get(ref.id) ?? 0;
     this.#replied.delete(ref.id);
     this.#peers.set(ref.id, { ref, seq: ++this.#seq });
+    this.#linked = undefined;
     // Both ends of every link tell each other whom they know (the acceptor's half was its reply):
     // any two peers with a common neighbour end up linked, in any join order.
     const legacy = isLegacyKey(ref.id);
@@ -157,8 +161,7 @@ export class MeshExchange implements Core<Message, MeshEvent> {
       ];
     }
     if (message.type !== 'known_peers') return [];
-    const linked = new Set<string>();
-    for (const p of this.#peers.values()) linked.add(p.ref.address);
+    const linked = this.#linkedAddresses();
     const out: MeshOutput[] = [];
     let dropped = 0;
     for (const address of message.peers) {
@@ -174,6 +177,18 @@ export class MeshExchange implements Core<Message, MeshEvent> {
       });
     }
     return out;
+  }
+
+  /**
+   * The addresses of the proven peers, rebuilt only after the set changed: every list that
+   * arrives is checked against it (at N = 200 a list per link, each of up to 199 addresses).
+   */
+  #linkedAddresses(): ReadonlySet<string> {
+    if (this.#linked === undefined) {
+      this.#linked = new Set();
+      for (const p of this.#peers.values()) this.#linked.add(p.ref.address);
+    }
+    return this.#linked;
   }
 
   #broadcast(text: string): MeshOutput[] {

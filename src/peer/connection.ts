@@ -190,7 +190,10 @@ export class Connection implements LinkConnection {
    * nextTick, which would uncork after every incoming chunk).
    */
   #send(frame: Buffer): void {
-    if (this.#shaped !== undefined) {
+    // A live view or a scenario gives every peer shaping; frames that it does not delay or hold
+    // are corked like any other (uncorked, a mesh of 100 with a live view formed in 32.5 s
+    // against 10.5 s).
+    if (this.#shaped !== undefined && !this.#shaped.passThrough) {
       this.#shaped.write(frame);
       return;
     }

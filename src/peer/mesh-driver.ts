@@ -4,7 +4,7 @@ import { GOSSIP_TIMER, type MeshEvent, MeshExchange } from '../core/mesh-exchang
 import type { PeerTable } from '../core/peer-table.js';
 import { type Reason, reason } from '../core/reasons.js';
 import { createRng } from '../core/rng.js';
-import { encodeMessage, Feature, type Identity, type Message } from '../protocol/messages.js';
+import { encodeMessage, Feature, type Message } from '../protocol/messages.js';
 import { now } from './clock.js';
 import type { Connection } from './connection.js';
 import type { PeerEventInit } from './events.js';
@@ -13,7 +13,6 @@ import type { ResolvedPeerOptions } from './options.js';
 export interface MeshDriverHost {
   readonly table: PeerTable<Connection>;
   running(): boolean;
-  identity(): Identity;
   emit(event: PeerEventInit): void;
   /** Dials an address the core heard of (self-checks, dedup and backoff are the dialer's). */
   learn(address: string): void;
@@ -99,10 +98,12 @@ export class MeshDriver {
           const { message } = output;
           if (message.type === 'known_peers') {
             // Beyond the handshake reply, lists go to peers that take them: ours with `exchange`,
-            // and peers of the original, which act on a list whenever it comes.
+            // and peers of the original, which act on a list whenever it comes. Our identity rode
+            // on our `public_address` or our handshake reply already: a list does not repeat it
+            // (110 bytes a list, a quarter of the peer-list bytes of a mesh of 20).
             const identity = link.connection.identity;
             if (identity?.nodeId === undefined || identity.features.has(Feature.exchange)) {
-              link.connection.send({ ...message, ...host.identity() });
+              link.connection.send(message);
             }
             break;
           }

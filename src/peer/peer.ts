@@ -94,7 +94,6 @@ export class Peer {
       mesh: new MeshDriver(resolved, {
         table,
         running,
-        identity,
         emit,
         learn: (address: string) => made(outbound).learn(address),
       }),

@@ -94,17 +94,22 @@ export class ShapedWriter {
     return this.#remote;
   }
 
+  /**
+   * Whether a frame written now would go straight to the socket (no shape, nothing queued, no
+   * partition): the connection then writes it itself, corked with the rest of the turn's frames.
+   */
+  get passThrough(): boolean {
+    return (
+      this.#network.shape === null &&
+      this.#queue.length === 0 &&
+      !this.#network.blockedFrom(this.#remoteIndex())
+    );
+  }
+
+  /** Queues a frame that does not pass through (see `passThrough`). */
   write(frame: Buffer): void {
     const shape = this.#network.shape;
     const at = now();
-    if (
-      shape === null &&
-      this.#queue.length === 0 &&
-      !this.#network.blockedFrom(this.#remoteIndex())
-    ) {
-      this.#socket.write(frame);
-      return;
-    }
     let due = at;
     if (shape !== null) {
       this.#rng ??= createRng(this.#network.linkSeed(this.#remoteIndex()));
