@@ -68,7 +68,7 @@ export class EventQueue {
     return this.#heap.length;
   }
 
-  /** Schedules a new event (or a spent one reused) at `time`; returns it. */
+  /** Schedules an event at `time`: a new one, or a spent one reused (see `FREE_EVENTS_MAX`). */
   schedule(
     time: number,
     type: number,
@@ -78,7 +78,18 @@ export class EventQueue {
     key: string,
     inc: number,
   ): SimEvent {
-    const event = this.#event(type, node, link, data, key, inc);
+    let event = this.#free.pop();
+    if (event === undefined) event = new SimEvent(type, node, link, data, key, inc);
+    else {
+      event.type = type;
+      event.node = node;
+      event.link = link;
+      event.data = data;
+      event.key = key;
+      event.inc = inc;
+      event.cancelled = false;
+      event.deferred = false;
+    }
     event.time = time;
     event.seq = this.#seq++;
     this.#heap.push(event);
@@ -131,28 +142,6 @@ export class EventQueue {
     event.link = null;
     event.data = null;
     this.#free.push(event);
-  }
-
-  /** A new event, or a spent one reused (see `FREE_EVENTS_MAX`). */
-  #event(
-    type: number,
-    node: number,
-    link: Link | null,
-    data: unknown,
-    key: string,
-    inc: number,
-  ): SimEvent {
-    const event = this.#free.pop();
-    if (event === undefined) return new SimEvent(type, node, link, data, key, inc);
-    event.type = type;
-    event.node = node;
-    event.link = link;
-    event.data = data;
-    event.key = key;
-    event.inc = inc;
-    event.cancelled = false;
-    event.deferred = false;
-    return event;
   }
 
   /** Drops the cancelled events once they are most of the queue (see `COMPACT_AT_LEAST`). */

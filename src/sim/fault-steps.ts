@@ -1,7 +1,7 @@
 import type { Rng } from '../core/rng.js';
 import type { TimelineAction } from '../scenario/timeline.js';
 import type { SimNetwork } from './network.js';
-import type { Recorder } from './recorder.js';
+import type { FaultRecord, Recorder } from './recorder.js';
 import type { RunningSet } from './running-set.js';
 
 /**
@@ -19,19 +19,17 @@ export function faultApplier<M, E>(
   return (action) => {
     const t = net.now;
     const atMs = action.at;
+    /** A step on listed peers, recorded with them. */
+    const recordPeers = (kind: FaultRecord['kind'], peers: readonly number[]): void => {
+      recorder.faults.push({ t, atMs, kind, peers: peers.length, indices: peers });
+    };
     switch (action.kind) {
       case 'start':
       case 'restart':
         action.peers.forEach((p, k) => {
           startPeer(p, action.groups[k] ?? 0);
         });
-        recorder.faults.push({
-          t,
-          atMs,
-          kind: action.kind,
-          peers: action.peers.length,
-          indices: action.peers,
-        });
+        recordPeers(action.kind, action.peers);
         return;
       case 'kill':
       case 'stop':
@@ -39,13 +37,7 @@ export function faultApplier<M, E>(
           net.kill(p, action.kind === 'kill' ? 'reset' : 'goodbye');
           running.delete(p);
         }
-        recorder.faults.push({
-          t,
-          atMs,
-          kind: action.kind,
-          peers: action.peers.length,
-          indices: action.peers,
-        });
+        recordPeers(action.kind, action.peers);
         return;
       case 'cut':
         recorder.faults.push({ t, atMs, kind: 'cut', peers: net.cut(action.count, cutRng) });
