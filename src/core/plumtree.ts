@@ -17,6 +17,7 @@ import type { CoreEnv, NodeRef } from './machine.js';
 import { type Announcer, GRAFT_TIMER, MissingIds } from './missing-ids.js';
 import type { OverlayOptions } from './overlay-options.js';
 import { type Out, send } from './overlay-output.js';
+import { TreeLinks } from './tree-links.js';
 
 /** Counters for reach and redundancy figures; drivers sum them over peers. */
 export interface PlumtreeStats {
@@ -66,8 +67,7 @@ export class Plumtree {
     graftsUnanswerable: 0,
     givenUp: 0,
   };
-  readonly #eager = new Map<string, NodeRef>();
-  readonly #lazy = new Map<string, NodeRef>();
+  readonly #links = new TreeLinks(this.stats);
   /**
    * Delivered ids, each with the neighbors known to hold it (they announced or pushed it to us):
    * no IHAVE goes to those. On a lazy link both ends used to announce every message to each
@@ -87,9 +87,9 @@ export class Plumtree {
   ) {
     this.#ihaves = new IHaveQueue(options, this.stats);
     this.#missing = new MissingIds(env, options, {
-      isNeighbor: (id) => this.#isNeighbor(id),
+      isNeighbor: (id) => this.#links.isNeighbor(id),
       delivered: (id) => this.#seen.has(id, this.env.now()),
-      makeEager: (peer) => this.#makeEager(peer),
+      makeEager: (peer) => this.#links.makeEager(peer),
       stats: this.stats,
     });
     this.#seen = new ExpiringMap(options.seenCacheMax, options.seenRetentionMs);
@@ -97,11 +97,11 @@ export class Plumtree {
   }
 
   get eagerPeers(): string[] {
-    return [...this.#eager.keys()];
+    return [...this.#links.eager.keys()];
   }
 
   get lazyPeers(): string[] {
-    return [...this.#lazy.keys()];
+    return [...this.#links.lazy.keys()];
   }
 
   /** The repair's waits as learned now (`RepairTiming`). */
@@ -121,8 +121,7 @@ export class Plumtree {
   }
 
   neighborUp(peer: NodeRef): void {
-    this.#lazy.delete(peer.id);
-    this.#eager.set(peer.id, peer);
+    this.#links.add(peer);
     this.#graftAnswers.set(
       peer.id,
       new Budget(this.options.graftAnswerBurst, this.options.graftAnswerRefillMs, this.env.now()),
@@ -131,8 +130,7 @@ export class Plumtree {
 
   /** "The record of IHAVE messages sent from failed members is deleted" (paper, p. 9). */
   neighborDown(id: string, out: Out): void {
-    this.#eager.delete(id);
-    this.#lazy.delete(id);
+    this.#links.remove(id);
     this.#ihaves.drop(id);
     this.#graftAnswers.delete(id);
     this.#missing.neighborDown(id, out);
@@ -157,13 +155,13 @@ export class Plumtree {
         this.#onGossip(from, message.id, message.payload, message.hops, out);
         return;
       case 'pt_ihave':
-        if (this.#isNeighbor(from.id)) this.#onIHave(from, message.ids, out);
+        if (this.#links.isNeighbor(from.id)) this.#onIHave(from, message.ids, out);
         return;
       case 'pt_graft':
-        if (this.#isNeighbor(from.id)) this.#onGraft(from, message.id, out);
+        if (this.#links.isNeighbor(from.id)) this.#onGraft(from, message.id, out);
         return;
       case 'pt_prune':
-        if (this.#isNeighbor(from.id)) this.#makeLazy(from);
+        if (this.#links.isNeighbor(from.id)) this.#links.makeLazy(from);
         return;
     }
   }
@@ -173,7 +171,7 @@ export class Plumtree {
     if (key === IHAVE_TIMER) {
       this.#ihaves.dispatch(
         this.env.now(),
-        (id) => this.#lazy.get(id) ?? this.#eager.get(id),
+        (id) => this.#links.lazy.get(id) ?? this.#links.eager.get(id),
         (peer, id) => this.#seen.get(id, this.env.now())?.holders.has(peer) ?? false,
         out,
       );
@@ -193,29 +191,21 @@ export class Plumtree {
       if (
         seen.repairedBy !== undefined &&
         seen.repairedBy !== from.id &&
-        this.#isNeighbor(from.id)
+        this.#links.isNeighbor(from.id)
       ) {
         // The tree's copy came after all, only late (a loaded path): the GRAFT was a one-off
         // repair, so the grafted link goes back to lazy and the tree keeps its link. Pruning the
         // tree's link instead, as on any duplicate, rewired the shared tree on every late copy:
         // over TCP under load that was most of the PRUNEs and the GRAFTs that followed them.
-        const repairer = this.#eager.get(seen.repairedBy);
+        const repairer = this.#links.eager.get(seen.repairedBy);
         seen.repairedBy = undefined;
-        if (repairer !== undefined) {
-          this.#makeLazy(repairer);
-          send(out, repairer, { type: 'pt_prune' });
-          this.stats.prunesSent++;
-        }
+        if (repairer !== undefined) this.#links.prune(repairer, out);
         return;
       }
       // A duplicate from a neighbor already lazy here was sent before our PRUNE reached it: one
       // PRUNE per link is enough. Under load, when a PRUNE took a second to arrive, every copy
       // pushed meanwhile drew another (N = 1,000 over TCP: 12,000-32,000 of them for 99 messages).
-      if (this.#eager.has(from.id)) {
-        this.#makeLazy(from);
-        send(out, from, { type: 'pt_prune' });
-        this.stats.prunesSent++;
-      }
+      if (this.#links.eager.has(from.id)) this.#links.prune(from, out);
       return;
     }
     const announcers = this.#missing.announcers(id);
@@ -228,7 +218,7 @@ export class Plumtree {
     const onward = Math.min(hops + 1, MAX_HOPS);
     this.#payloads.set(id, { payload, hops: onward }, now);
     this.#missing.forget(id, out);
-    if (this.#isNeighbor(from.id)) this.#makeEager(from);
+    if (this.#links.isNeighbor(from.id)) this.#links.makeEager(from);
     this.#push(id, payload, onward, from.id, out);
     this.stats.delivered++;
     out.push({ kind: 'event', event: { type: 'delivered', id, payload, hops, from } });
@@ -241,20 +231,18 @@ export class Plumtree {
    */
   #optimize(from: NodeRef, hops: number, announcers: readonly Announcer[], out: Out): void {
     const threshold = this.options.optimizationThreshold;
-    if (threshold === 0 || !this.#isNeighbor(from.id)) return;
+    if (threshold === 0 || !this.#links.isNeighbor(from.id)) return;
     let best: Announcer | undefined;
     for (const a of announcers) if (best === undefined || a.hops < best.hops) best = a;
-    if (best === undefined || hops - best.hops < threshold || !this.#isNeighbor(best.peer.id)) {
+    if (
+      best === undefined ||
+      hops - best.hops < threshold ||
+      !this.#links.isNeighbor(best.peer.id)
+    ) {
       return;
     }
-    if (!this.#eager.has(best.peer.id)) {
-      this.#makeEager(best.peer);
-      send(out, best.peer, { type: 'pt_graft' });
-      this.stats.graftsSent++;
-    }
-    this.#makeLazy(from);
-    send(out, from, { type: 'pt_prune' });
-    this.stats.prunesSent++;
+    if (!this.#links.eager.has(best.peer.id)) this.#links.graft(best.peer, out);
+    this.#links.prune(from, out);
   }
 
   /**
@@ -267,13 +255,9 @@ export class Plumtree {
     const threshold = this.options.optimizationThreshold;
     const parent = seen.parent;
     if (threshold === 0 || parent === undefined || seen.hops - hops < threshold) return;
-    if (this.#eager.has(from.id) || !this.#isNeighbor(parent.id)) return;
-    this.#makeEager(from);
-    send(out, from, { type: 'pt_graft' });
-    this.stats.graftsSent++;
-    this.#makeLazy(parent);
-    send(out, parent, { type: 'pt_prune' });
-    this.stats.prunesSent++;
+    if (this.#links.eager.has(from.id) || !this.#links.isNeighbor(parent.id)) return;
+    this.#links.graft(from, out);
+    this.#links.prune(parent, out);
     seen.parent = from;
     seen.hops = hops;
   }
@@ -292,7 +276,7 @@ export class Plumtree {
   }
 
   #onGraft(from: NodeRef, id: string | undefined, out: Out): void {
-    this.#makeEager(from);
+    this.#links.makeEager(from);
     if (id === undefined) return;
     const now = this.env.now();
     const cached = this.#payloads.get(id, now);
@@ -310,32 +294,15 @@ export class Plumtree {
 
   /** Eager push of the payload, and the id queued for the next lazy batch. */
   #push(id: string, payload: string, hops: number, except: string | undefined, out: Out): void {
-    for (const peer of this.#eager.values()) {
+    for (const peer of this.#links.eager.values()) {
       if (peer.id === except) continue;
       send(out, peer, { type: 'pt_gossip', id, payload, hops });
       this.stats.payloadSent++;
     }
     const now = this.env.now();
-    for (const peer of this.#lazy.values()) {
+    for (const peer of this.#links.lazy.values()) {
       if (peer.id !== except) this.#ihaves.add(peer.id, id, hops, now);
     }
     this.#ihaves.arm(out);
-  }
-
-  #isNeighbor(id: string): boolean {
-    return this.#eager.has(id) || this.#lazy.has(id);
-  }
-
-  #makeEager(peer: NodeRef): void {
-    if (!this.#isNeighbor(peer.id)) return;
-    this.#lazy.delete(peer.id);
-    this.#eager.set(peer.id, this.#eager.get(peer.id) ?? peer);
-  }
-
-  #makeLazy(peer: NodeRef): void {
-    if (!this.#isNeighbor(peer.id)) return;
-    const ref = this.#eager.get(peer.id) ?? this.#lazy.get(peer.id) ?? peer;
-    this.#eager.delete(peer.id);
-    this.#lazy.set(peer.id, ref);
   }
 }

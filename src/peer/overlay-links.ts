@@ -1,34 +1,17 @@
 import type { Socket } from 'node:net';
-import type { CoreInput, NodeRef } from '../core/machine.js';
+import type { NodeRef } from '../core/machine.js';
 import { type Reason, reason } from '../core/reasons.js';
 import type { Message } from '../protocol/messages.js';
 import { Connection } from './connection.js';
-import { type PeerEventInit, reasonFields } from './events.js';
-import type { PeerLimits } from './limits.js';
+import { reasonFields } from './events.js';
 import { closeAll, keptConnection } from './overlay-arbitration.js';
 import { OverlayDials } from './overlay-dials.js';
 import { OverlayHandshake } from './overlay-handshake.js';
+import type { OverlayLinksOptions } from './overlay-links-options.js';
 import { Outbox } from './overlay-outbox.js';
-import type { LinkShaping } from './shaping.js';
+import { Takeovers } from './overlay-takeover.js';
 
-export interface OverlayLinksOptions<M> {
-  readonly self: NodeRef;
-  readonly port: number;
-  readonly advertisedHost: string;
-  readonly limits: PeerLimits;
-  readonly proveAddresses: boolean;
-  /** The overlay's feature: only peers announcing it are linked. */
-  readonly feature: string;
-  /** Emit `connected` / `disconnected` for every link (false: the core reports its links). */
-  readonly reportLinks: boolean;
-  /** Link shaping between us and every socket (emulate's latency, loss, partitions), if any. */
-  readonly shaping?: LinkShaping;
-  encode(message: M): Message;
-  decode(message: Message): M | undefined;
-  emit(event: PeerEventInit): void;
-  /** Where link changes and messages go: the protocol core. */
-  input(input: CoreInput<M>): void;
-}
+export type { OverlayLinksOptions } from './overlay-links-options.js';
 
 /**
  * How long a dropped duplicate is still read: the other end switches once the kept connection's
@@ -54,12 +37,7 @@ export class OverlayLinks<M> {
   readonly #ready = new WeakSet<Connection>();
   /** Duplicates retired on purpose: the node is still linked, so no peer-down. */
   readonly #retired = new WeakSet<Connection>();
-  /**
-   * Nodes whose link closed while another connection to them was on its way (simultaneous dials:
-   * the other end kept that one and closed ours): that one takes over silently, and the core
-   * hears of a peer-down only if it fails too.
-   */
-  readonly #takeover = new Map<string, { readonly address: string; readonly reason: Reason }>();
+  readonly #takeovers = new Takeovers(this.#connections, this.#retired);
   /** Links the core asked to close: their peer-down comes when they have closed. */
   readonly #closing = new WeakSet<Connection>();
   /** Addresses to send the core's `join` through once linked. */
@@ -201,7 +179,7 @@ export class OverlayLinks<M> {
       return;
     }
     this.#links.set(id, connection);
-    if (this.#takeover.delete(id)) {
+    if (this.#takeovers.takeOver(id)) {
       // The connection the other end kept: the same link for the core, on another socket.
       this.#flush(id, connection);
       return;
@@ -309,29 +287,17 @@ export class OverlayLinks<M> {
       this.#links.delete(id);
       this.#disconnected(connection, reason);
       const address = connection.identity?.address ?? connection.remote;
-      if (this.#candidate(id, address)) this.#takeover.set(id, { address, reason });
-      else this.#down(id, reason);
+      if (!this.#takeovers.wait(id, address, reason)) this.#down(id, reason);
     }
     // A link waiting for a takeover whose last candidate just failed is down after all.
-    for (const [waiting, { address, reason: why }] of this.#takeover) {
-      if (!this.#links.has(waiting) && !this.#candidate(waiting, address)) this.#down(waiting, why);
+    for (const [waiting, why] of this.#takeovers.failed((id) => this.#links.has(id))) {
+      this.#down(waiting, why);
     }
   }
 
   #down(id: string, why: Reason): void {
-    this.#takeover.delete(id);
+    this.#takeovers.forget(id);
     if (!this.#stopped) this.#options.input({ kind: 'peer-down', peer: id, reason: why.message });
-  }
-
-  /** Whether another connection to node `id` (at `address`) is still being set up. */
-  #candidate(id: string, address: string): boolean {
-    for (const c of this.#connections) {
-      if (c.closed || this.#retired.has(c)) continue;
-      if (c.identity?.nodeId === id) return true;
-      if (c.direction === 'outbound' && c.identity === undefined && c.remote === address)
-        return true;
-    }
-    return false;
   }
 
   /** Closes every connection: with goodbyes and a flush when `graceful`, at once otherwise. */

@@ -1,0 +1,127 @@
+import type { TrafficCounts } from '../metrics/traffic.js';
+import { now } from '../peer/clock.js';
+import type { PeerLimits } from '../peer/limits.js';
+import { chainOptions } from './bootstrap.js';
+import { type FaultHooks, faultHooks } from './fault-hooks.js';
+import { OpenFilesPeak } from './open-files.js';
+import type { EmulationOptions } from './options.js';
+import { type PeerHandle, type PeerHost, PeerPool } from './pool.js';
+import { ProcessPool } from './process-pool.js';
+import type { RunPlan } from './run-plan.js';
+import type { RunTracker } from './run-tracker.js';
+
+/**
+ * Timeouts of a full mesh spread over processes: there a few threads carry 60-70 peers each with
+ * about 200 links apiece, and the peers' event loops fall seconds behind, so the defaults (a proof
+ * within 5 s, a link dead after 3 silent periods) close live links by the thousand and the mesh
+ * never settles: 200 peers, defaults: 17,162 of 19,900 links at 59 s, then churning between
+ * 15,200 and 18,556 (21,123 HEARTBEAT_TIMEOUT, 15,943 PROOF_TIMEOUT closes); with these: all
+ * 19,900 in 89 s (Nov 26, 2 cores). The emulator's peers share cores; a peer on its own host
+ * keeps the defaults. Given `limits` take precedence.
+ */
+const SPREAD_MESH_LIMITS: Partial<PeerLimits> = {
+  proofTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  heartbeatDeadAfterPeriods: 15,
+};
+
+/** With `--rate`, the peers' own gossip is put off this long: longer than any run measures. */
+const RATE_SILENCE_MS = 3_600_000;
+
+/** Figures taken along the run for its report. */
+export interface Measured {
+  windowStart: number | undefined;
+  windowEnd: number | undefined;
+  /** How long the drain after the window took (0 until it ran). */
+  drainMs: number;
+  socketsFormed: number | null;
+  socketsEnd: number | null;
+  /** The threads' counts, taken once the mesh formed (at the end when it did not). */
+  traffic: { counts: TrafficCounts; links: number } | undefined;
+}
+
+/** A run whose peers were spawned: what every later phase works on. */
+export interface Run {
+  readonly options: EmulationOptions;
+  readonly plan: RunPlan;
+  readonly tracker: RunTracker;
+  /** When the wait for the mesh gives up. */
+  readonly deadline: number;
+  readonly pool: PeerHost;
+  readonly openFiles: OpenFilesPeak;
+  /** This process's memory before the peers started: the overlay reports what they added. */
+  readonly rssBefore: number;
+  readonly faults: FaultHooks;
+  /** The first handle of each of the network's own peers. */
+  readonly handles: readonly PeerHandle[];
+  readonly measured: Measured;
+}
+
+/** Starts the pool and spawns the network's own peers: they listen, nobody joins yet. */
+export function startRun(plan: RunPlan, tracker: RunTracker, options: EmulationOptions): Run {
+  const { config, n, processes, threadsEach, ports, addresses, phases } = plan;
+  const { overlay } = tracker;
+  const deadline = tracker.launchedAt + config.timeoutMs;
+  const poolOptions = {
+    threads: threadsEach,
+    peersPerThread: Math.ceil(Math.ceil(ports.length / processes) / threadsEach),
+    ...(options.host === undefined ? {} : { filename: options.host.filename }),
+    meterBytes: options.observeBytes !== undefined,
+  };
+  const pool: PeerHost =
+    processes === 1 ? new PeerPool(poolOptions) : new ProcessPool({ ...poolOptions, processes });
+  const openFiles = new OpenFilesPeak(() => pool.pids);
+  tracker.enter('starting');
+  const rssBefore = process.memoryUsage().rss;
+  // With --rate the emulator sends every message; the peers' own gossip, first round included,
+  // waits an hour (a first round at its phase would be N broadcasts while the overlay forms).
+  const ownGossipMs = config.rate === null ? null : RATE_SILENCE_MS;
+  const peerOptions = chainOptions(ports, {
+    periodMs: ownGossipMs ?? config.periodMs,
+    ...(options.limits === undefined && processes === 1
+      ? {}
+      : { limits: { ...(processes > 1 ? SPREAD_MESH_LIMITS : {}), ...options.limits } }),
+    ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
+  }).map((o, i) => ({
+    ...o,
+    firstGossipMs: ownGossipMs ?? phases[i] ?? 0,
+    ...overlay?.peerOptions(i),
+  }));
+  const faults: FaultHooks = faultHooks({
+    timeline: plan.timeline,
+    pool,
+    mesh: tracker.mesh,
+    ports,
+    addresses,
+    peerOptions,
+    onEvent: tracker.onEvent,
+    onEnd: tracker.onEnd,
+    wake: tracker.wake,
+    ...(options.observe === undefined ? {} : { observe: options.observe }),
+    ...(options.observeBytes === undefined ? {} : { observeBytes: options.observeBytes }),
+    live: options.onLaunch !== undefined,
+    now,
+  });
+  tracker.leaving = faults.leaving;
+  const handles = ports.slice(0, n).map((_, i) => faults.spawn(i));
+  return {
+    options,
+    plan,
+    tracker,
+    deadline,
+    pool,
+    openFiles,
+    rssBefore,
+    faults,
+    handles,
+    measured: {
+      windowStart: undefined,
+      windowEnd: undefined,
+      drainMs: 0,
+      socketsFormed: null,
+      socketsEnd: null,
+      traffic: undefined,
+    },
+  };
+}
