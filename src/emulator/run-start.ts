@@ -12,18 +12,21 @@ import type { RunTracker } from './run-tracker.js';
 
 /**
  * Timeouts of a full mesh spread over processes: there a few threads carry 60-70 peers each with
- * about 200 links apiece, and the peers' event loops fall seconds behind, so the defaults (a proof
- * within 5 s, a link dead after 3 silent periods) close live links by the thousand and the mesh
- * never settles: 200 peers, defaults: 17,162 of 19,900 links at 59 s, then churning between
- * 15,200 and 18,556 (21,123 HEARTBEAT_TIMEOUT, 15,943 PROOF_TIMEOUT closes); with these: all
- * 19,900 in 89 s (Nov 26, 2 cores). The emulator's peers share cores; a peer on its own host
- * keeps the defaults. Given `limits` take precedence.
+ * about 200 links apiece, and the peers' event loops take 0.5-2.5 s a turn (measured with
+ * monitorEventLoopDelay). libuv accepts one connection per listening socket per turn (libuv
+ * #3696, in Node 20), so a dial completes in the kernel at once and then waits in the listener's
+ * queue: 13,000-15,000 connections queued over the 200 listeners (`ss -ltn`), a dial-back probe
+ * accepted 26 s after its connect at the median and up to 58 s. Timeouts that count from the
+ * connect take that queue for a dead peer: with a proof within 30 s, 8,000-13,600 PROOF_TIMEOUT
+ * closes and the mesh churned at 17,500-19,600 of 19,900 links for minutes. With these, 200 peers
+ * with the default 2 s gossip formed all 19,900 links in 116 s and held them (Nov 26, 2 cores, no
+ * proof failed). A peer on its own host keeps the defaults. Given `limits` take precedence.
  */
 const SPREAD_MESH_LIMITS: Partial<PeerLimits> = {
-  proofTimeoutMs: 30_000,
-  handshakeTimeoutMs: 10_000,
-  connectTimeoutMs: 10_000,
-  heartbeatDeadAfterPeriods: 15,
+  proofTimeoutMs: 120_000,
+  handshakeTimeoutMs: 60_000,
+  connectTimeoutMs: 60_000,
+  heartbeatDeadAfterPeriods: 60,
 };
 
 /** With `--rate`, the peers' own gossip is put off this long: longer than any run measures. */
