@@ -7,7 +7,7 @@
  *
  * A peer is given to this core (`peer-up`) only once it is trusted: we dialed it, or its claim of
  * address passed the proof. So only proven addresses are ever passed on, and a list from an
- * unproven claim is never acted on (the driver holds it until the proof, see `src/peer/proofs.ts`).
+ * unproven claim is never acted on (the driver holds it until the proof, see `src/peer/arbiter.ts`).
  */
 import { GOSSIP_MESSAGE_LENGTH } from '../protocol/limits.js';
 import type { Message } from '../protocol/messages.js';

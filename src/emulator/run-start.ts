@@ -11,19 +11,27 @@ import type { RunPlan } from './run-plan.js';
 import type { RunTracker } from './run-tracker.js';
 
 /**
- * Timeouts of a full mesh spread over processes: there a few threads carry 60-70 peers each with
- * about 200 links apiece, and the peers' event loops take 0.5-2.5 s a turn (measured with
- * monitorEventLoopDelay). libuv accepts one connection per listening socket per turn (libuv
- * #3696, in Node 20), so a dial completes in the kernel at once and then waits in the listener's
- * queue: 13,000-15,000 connections queued over the 200 listeners (`ss -ltn`), a dial-back probe
- * accepted 26 s after its connect at the median and up to 58 s. Timeouts that count from the
- * connect take that queue for a dead peer: with a proof within 30 s, 8,000-13,600 PROOF_TIMEOUT
- * closes and the mesh churned at 17,500-19,600 of 19,900 links for minutes. With these, 200 peers
- * with the default 2 s gossip formed all 19,900 links in 116 s and held them (Nov 26, 2 cores, no
- * proof failed). A peer on its own host keeps the defaults. Given `limits` take precedence.
+ * Limits of a full mesh spread over processes: there a few threads carry 60-70 peers each with
+ * about 200 links apiece, and the peers' event loops take 0.5-2.5 s a turn (monitorEventLoopDelay).
+ * libuv accepts one connection per listening socket per turn (libuv #3696, in Node 20), so a dial
+ * completes in the kernel at once and then waits in the listener's queue (13,000-15,500 queued
+ * over the 200 listeners, `ss -ltn`; a dial-back probe accepted 26 s after its connect at the
+ * median, 58 s at most). Every wait that counts from the connect takes that queue for a dead or
+ * foreign peer:
+ * - a proof: within 30 s, 8,000-13,600 PROOF_TIMEOUT closes and the mesh churned for minutes;
+ * - the reply our dial waits for: after 3 s the remote is taken for a peer of the original
+ *   (paced, told a whole list again when its late reply renames the link): 7,133-7,239 bytes of
+ *   peer lists per link at 200 peers, 3,915-3,940 with 60 s;
+ * - a link renamed that way starts its heartbeat from the connect: after 15 silent periods,
+ *   thousands of HEARTBEAT_TIMEOUT closes.
+ * With these, 200 peers with the default 2 s gossip formed all 19,900 links in 63-88 s (no live
+ * view) and 117-118 s (with it), and no proof failed (Nov 26, 2 cores). A peer of the original
+ * never runs in the emulator. Partitions in such runs are found by the heartbeat only after 60
+ * silent periods (2 min at the default period). Given `limits` take precedence.
  */
 const SPREAD_MESH_LIMITS: Partial<PeerLimits> = {
   proofTimeoutMs: 120_000,
+  legacyReplyGraceMs: 60_000,
   handshakeTimeoutMs: 60_000,
   connectTimeoutMs: 60_000,
   heartbeatDeadAfterPeriods: 60,

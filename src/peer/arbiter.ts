@@ -43,7 +43,8 @@ export class Arbiter {
     connection.clearDeadline();
     const identity: RemoteIdentity = { key: linkKey(remote.address, remote.nodeId), ...remote };
     connection.identity = identity;
-    if (remote.nodeId === undefined) connection.pace(LEGACY_FRAME_GAP_MS);
+    // Paced while taken for a peer of the original; a late reply with a node id (`upgrade`) ends it.
+    connection.pace(remote.nodeId === undefined ? LEGACY_FRAME_GAP_MS : 0);
     if (remote.nodeId === ctx.nodeId) {
       this.#reachedItself(connection, remote.address);
       return;

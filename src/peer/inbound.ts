@@ -188,12 +188,9 @@ export class Inbound {
     }
     // The original replies with the peers it knows except the newcomer, and only when there are
     // some; peers of ours always get a reply, since it carries our node id. A second connection
-    // of a node already linked here (a simultaneous dial) gets no list: the link carried ours
-    // (about half the links of a forming mesh have such a duplicate). A second connection
-    // of a node already linked here (a simultaneous dial) gets no list: the link carried ours
-    // (about half the links of a forming mesh have such a duplicate).
-    const duplicate = holder === key && message.nodeId !== undefined;
-    const peers = duplicate ? [] : ctx.mesh.core.reply(key, message.address);
+    // of a node already linked gets the whole list too: the list we sent over the first may be
+    // dropped at the other end (it trusts lists only on its link or on connections it dialed).
+    const peers = ctx.mesh.core.reply(key, message.address);
     if (message.nodeId !== undefined || peers.length > 0)
       connection.send({ type: 'known_peers', peers, ...ctx.identity() });
     ctx.arbiter.identify(connection, {

@@ -34,7 +34,7 @@ export class SimEvent {
   /**
    * A timer re-armed for later while it waits in the queue: it stays there, and when its old time
    * comes it goes back in at `due`, ordered by `dueSeq` (the sequence number the re-arm drew), the
-   * place a new event pushed at the re-arm would have had. See `set-timer` in `#carryOut`.
+   * place a new event pushed at the re-arm would have had. See `set-timer` in `network.ts`'s `#carryOut`.
    */
   deferred = false;
   due = 0;
