@@ -164,6 +164,9 @@ test('a partition dealt across 3 processes drops exactly the links across it, an
       threads: PROCESSES,
       basePort: 0,
       periodMs: 200,
+      // Twelve peers queue no connections: the peer default finds the cut links in 0.6 s, where
+      // a spread mesh's 60 silent periods (12 s) would come close to the wait's bound.
+      limits: { heartbeatDeadAfterPeriods: 3 },
       timeoutMs: WAIT_TIMEOUT_MS,
       hold: true,
       signal: controller.signal,
