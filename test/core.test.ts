@@ -149,13 +149,16 @@ describe('token buckets', () => {
   });
 });
 
-function mesh(seed = 7, burst = 256) {
+function mesh(seed = 7, burst = 256, introductionWaitMs = 0) {
   let clock = 0;
   const core = new MeshExchange(
     {
       periodMs: 1_000,
       firstGossipMs: 100,
       addressBudget: { burst, refillPerSecond: 1, maxBuckets: 64 },
+      // Between peer(4) and peer(5): it dials the peers above it and asks to meet those below.
+      self: () => '127.0.0.1:9004',
+      introductionWaitMs,
     },
     { now: () => clock, rng: createRng(seed) },
   );
@@ -259,6 +262,76 @@ describe('the full-mesh exchange core', () => {
         },
       },
     ]);
+  });
+
+  test('of two peers that learn of each other, the smaller address dials; the larger asks to be introduced', () => {
+    const { core, tick } = mesh(7, 256, 3_000);
+    core.handle({ kind: 'peer-up', peer: peer(1), direction: 'outbound' });
+    const out = core.handle({
+      kind: 'message',
+      from: peer(1),
+      message: { type: 'known_peers', peers: [peer(2).address, peer(5).address] },
+    });
+    // 9005 is above us (9004): dial it. 9002 is below: ask peer 1, the sender, to introduce us.
+    assert.deepEqual(dials(out), [peer(5).address]);
+    assert.deepEqual(sends(out), [
+      { kind: 'send', to: peer(1), message: { type: 'introduce', peer: peer(2).address } },
+    ]);
+    // Told of it again meanwhile: no second request.
+    const again = core.handle({
+      kind: 'message',
+      from: peer(1),
+      message: { type: 'known_peers', peers: [peer(2).address] },
+    });
+    assert.deepEqual(again, []);
+    // It dialed us (its claim was proven): the wait ends.
+    assert.deepEqual(core.handle({ kind: 'peer-up', peer: peer(2), direction: 'inbound' }), [
+      { kind: 'cancel-timer', key: 'introduction:127.0.0.1:9002' },
+      { kind: 'send', to: peer(2), message: { type: 'known_peers', peers: [peer(1).address] } },
+    ]);
+    tick(3_000);
+    assert.deepEqual(core.handle({ kind: 'timer', key: 'introduction:127.0.0.1:9002' }), []);
+  });
+
+  test('an introduction that brings no dial in time is followed by our own dial', () => {
+    const { core } = mesh(7, 256, 3_000);
+    core.handle({ kind: 'peer-up', peer: peer(1), direction: 'outbound' });
+    core.handle({
+      kind: 'message',
+      from: peer(1),
+      message: { type: 'known_peers', peers: [peer(3).address] },
+    });
+    assert.deepEqual(dials(core.handle({ kind: 'timer', key: 'introduction:127.0.0.1:9003' })), [
+      peer(3).address,
+    ]);
+  });
+
+  test('asked to introduce, it tells the named peer of the asker; an unknown name is ignored', () => {
+    const { core } = mesh(7, 256, 3_000);
+    core.handle({ kind: 'peer-up', peer: peer(2), direction: 'outbound' });
+    core.handle({ kind: 'peer-up', peer: peer(6), direction: 'inbound' });
+    const out = core.handle({
+      kind: 'message',
+      from: peer(6),
+      message: { type: 'introduce', peer: peer(2).address },
+    });
+    assert.deepEqual(out, [
+      { kind: 'send', to: peer(2), message: { type: 'known_peers', peers: [peer(6).address] } },
+    ]);
+    const unknown = { type: 'introduce' as const, peer: '10.9.9.9:1' };
+    assert.deepEqual(core.handle({ kind: 'message', from: peer(6), message: unknown }), []);
+  });
+
+  test('a list from a peer of the original (which cannot introduce) is dialed at once', () => {
+    const { core } = mesh(7, 256, 3_000);
+    const legacy = { id: 'addr:127.0.0.1:5000', address: '127.0.0.1:5000' };
+    core.handle({ kind: 'peer-up', peer: legacy, direction: 'outbound' });
+    const out = core.handle({
+      kind: 'message',
+      from: legacy,
+      message: { type: 'known_peers', peers: [peer(2).address] },
+    });
+    assert.deepEqual(dials(out), [peer(2).address]);
   });
 
   test('a peer that went down is neither gossiped to nor told of', () => {

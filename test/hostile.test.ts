@@ -250,7 +250,15 @@ describe('framing over a raw socket', () => {
       type: 'known_peers',
       peers: [],
       nodeId: lonely.nodeId,
-      features: ['exchange', 'goodbye', 'proof', 'heartbeat', 'inline-proof'],
+      features: [
+        'exchange',
+        'goodbye',
+        'proof',
+        'heartbeat',
+        'inline-proof',
+        'introduce',
+        'relay-proof',
+      ],
     });
   });
 

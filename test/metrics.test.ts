@@ -48,7 +48,7 @@ test('metrics count links, gossip, dials, proofs and refusals from the peer even
   assert.equal(sample(text, 'naive_peer_messages_received_total'), 1);
   assert.equal(sample(text, 'naive_peer_dials_total'), 2);
   assert.equal(sample(text, 'naive_peer_dials_failed_total{reason="SOCKET_ERROR"}'), 1);
-  assert.equal(sample(text, 'naive_peer_proofs_passed_total'), 1);
+  assert.equal(sample(text, 'naive_peer_proofs_passed_total{by="probe"}'), 1);
   assert.equal(sample(text, 'naive_peer_connections_refused_total{reason="HANDSHAKE_LIMIT"}'), 2);
   assert.equal(sample(text, 'naive_peer_connections_refused_total{reason="unclassified"}'), 1);
   // A lone peer never sees both ends of a delivery: no empty latency histogram.

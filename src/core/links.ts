@@ -20,6 +20,8 @@ export interface RemoteIdentity {
   readonly address: string;
   readonly nodeId?: string;
   readonly features: ReadonlySet<string>;
+  /** For an inbound claim: the node id of a peer linked to both that may vouch for it. */
+  readonly via?: string;
 }
 
 /** What arbitration needs to know of a connection (the driver's `Connection` is one). */

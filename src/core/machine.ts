@@ -35,6 +35,8 @@ export type CoreInput<M> =
       readonly kind: 'peer-up';
       readonly peer: NodeRef;
       readonly direction: 'inbound' | 'outbound';
+      /** The extensions it announced, where the driver knows them (undefined: all of ours). */
+      readonly features?: ReadonlySet<string>;
     }
   /** The connection to `peer` closed. */
   | { readonly kind: 'peer-down'; readonly peer: string; readonly reason: string }
@@ -52,7 +54,12 @@ export type CoreOutput<M, E> =
   /** Send on the connection to `to`; the driver dials `to.address` first if it has none. */
   | { readonly kind: 'send'; readonly to: NodeRef; readonly message: M }
   /** Open a connection to an address whose node id is not known yet (full mesh, bootstrap). */
-  | { readonly kind: 'dial'; readonly address: string }
+  | {
+      readonly kind: 'dial';
+      readonly address: string;
+      /** The peer whose list named the address: linked to both, it may vouch for us there. */
+      readonly via?: NodeRef;
+    }
   /** Close the connection to `peer` (after flushing what was sent to it). */
   | { readonly kind: 'disconnect'; readonly peer: string; readonly reason: string }
   | { readonly kind: 'set-timer'; readonly key: TimerKey; readonly afterMs: number }

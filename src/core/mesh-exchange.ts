@@ -10,7 +10,7 @@
  * unproven claim is never acted on (the driver holds it until the proof, see `src/peer/arbiter.ts`).
  */
 import { GOSSIP_MESSAGE_LENGTH } from '../protocol/limits.js';
-import type { Message } from '../protocol/messages.js';
+import { Feature, type Message } from '../protocol/messages.js';
 import { isLegacyKey } from './links.js';
 import type { Core, CoreEnv, CoreInput, CoreOutput, NodeRef } from './machine.js';
 import { type BucketPolicy, TokenBuckets } from './token-bucket.js';
@@ -29,6 +29,14 @@ export interface MeshConfig {
   readonly firstGossipMs: number;
   /** What one remote's peer lists can make us dial. */
   readonly addressBudget: BucketPolicy;
+  /** Our advertised address: of two peers that learn of each other, the smaller one dials. */
+  self(): string;
+  /**
+   * How long we wait for a peer with a smaller address to dial us after asking for an
+   * introduction; then we dial it ourselves (the introduction was lost, or it never came).
+   * 0: never ask, dial every address heard of at once (two peers may then dial each other).
+   */
+  readonly introductionWaitMs: number;
 }
 
 /** The timer of the periodic gossip. */
@@ -40,7 +48,12 @@ interface MeshPeer {
   readonly ref: NodeRef;
   /** When it joined the proven set, as a step of the exchange's sequence. */
   readonly seq: number;
+  /** Whether it passes introductions on (`introduce`): ours with the feature, not the original. */
+  readonly introduces: boolean;
 }
+
+/** The timer of an introduction we asked for, by the address it names. */
+const INTRODUCTION_TIMER = 'introduction:';
 
 /**
  * Handshake replies sent to claimants not proven yet; a claim that never gets proven leaves an
@@ -56,6 +69,8 @@ export class MeshExchange implements Core<Message, MeshEvent> {
   #seq = 0;
   /** Cache of `#linkedAddresses()`; dropped whenever a peer comes or goes. */
   #linked: Set<string> | undefined;
+  /** Addresses we asked to be introduced to, waiting for their dial, and whom we asked. */
+  readonly #introductions = new Map<string, NodeRef>();
 
   constructor(
     private readonly config: MeshConfig,
@@ -90,7 +105,7 @@ export class MeshExchange implements Core<Message, MeshEvent> {
   handle(input: CoreInput<Message>): MeshOutput[] {
     switch (input.kind) {
       case 'peer-up':
-        return this.#peerUp(input.peer);
+        return this.#peerUp(input.peer, input.features);
       case 'peer-down':
         this.#linked = undefined;
         this.#peers.delete(input.peer);
@@ -99,6 +114,8 @@ export class MeshExchange implements Core<Message, MeshEvent> {
       case 'message':
         return this.#message(input.from, input.message);
       case 'timer':
+        if (input.key.startsWith(INTRODUCTION_TIMER))
+          return this.#introductionLate(input.key.slice(INTRODUCTION_TIMER.length));
         if (input.key !== GOSSIP_TIMER) return [];
         return [
           ...this.#broadcast(this.#randomText()),
@@ -113,18 +130,22 @@ export class MeshExchange implements Core<Message, MeshEvent> {
     }
   }
 
-  #peerUp(ref: NodeRef): MeshOutput[] {
+  #peerUp(ref: NodeRef, features: ReadonlySet<string> | undefined): MeshOutput[] {
     const told = this.#replied.get(ref.id) ?? 0;
     this.#replied.delete(ref.id);
-    this.#peers.set(ref.id, { ref, seq: ++this.#seq });
+    const legacy = isLegacyKey(ref.id);
+    const introduces = !legacy && (features?.has(Feature.introduce) ?? true);
+    this.#peers.set(ref.id, { ref, seq: ++this.#seq, introduces });
     this.#linked = undefined;
+    const out: MeshOutput[] = [];
+    if (this.#introductions.delete(ref.address)) {
+      out.push({ kind: 'cancel-timer', key: INTRODUCTION_TIMER + ref.address });
+    }
     // Both ends of every link tell each other whom they know (the acceptor's half was its reply):
     // any two peers with a common neighbour end up linked, in any join order.
-    const legacy = isLegacyKey(ref.id);
     const news = this.#addresses(
       (p) => p.ref.id !== ref.id && p.seq > told && !(legacy && this.#dialsToward(p.ref, ref)),
     );
-    const out: MeshOutput[] = [];
     if (news.length > 0) {
       out.push({ kind: 'send', to: ref, message: { type: 'known_peers', peers: news } });
     }
@@ -160,15 +181,33 @@ export class MeshExchange implements Core<Message, MeshEvent> {
         },
       ];
     }
+    if (message.type === 'introduce') return this.#introduce(from, message.peer);
     if (message.type !== 'known_peers') return [];
     const linked = this.#linkedAddresses();
     const out: MeshOutput[] = [];
+    const self = this.config.self();
+    const relay = this.#peers.get(from.id);
+    const asks = this.config.introductionWaitMs > 0 && relay?.introduces === true;
     let dropped = 0;
     for (const address of message.peers) {
-      if (linked.has(address)) continue;
+      if (linked.has(address) || this.#introductions.has(address)) continue;
       // Only addresses that may lead to a dial spend the remote's budget.
-      if (this.#budget.take(from.id)) out.push({ kind: 'dial', address });
-      else dropped++;
+      if (!this.#budget.take(from.id)) {
+        dropped++;
+      } else if (asks && address < self) {
+        // The peer there dials, once the sender tells it of us; we dial only if it does not.
+        this.#introductions.set(address, from);
+        out.push(
+          { kind: 'send', to: from, message: { type: 'introduce', peer: address } },
+          {
+            kind: 'set-timer',
+            key: INTRODUCTION_TIMER + address,
+            afterMs: this.config.introductionWaitMs,
+          },
+        );
+      } else {
+        out.push({ kind: 'dial', address, via: from });
+      }
     }
     if (dropped > 0) {
       out.push({
@@ -177,6 +216,27 @@ export class MeshExchange implements Core<Message, MeshEvent> {
       });
     }
     return out;
+  }
+
+  /**
+   * A peer asks us to tell the one at `address` (a peer of ours) about it: that one has the smaller
+   * address, so it dials. One list of one address, spending the asker's budget.
+   */
+  #introduce(from: NodeRef, address: string): MeshOutput[] {
+    if (!this.#peers.has(from.id) || !this.#budget.take(from.id)) return [];
+    for (const p of this.#peers.values()) {
+      if (p.ref.address !== address || p.ref.id === from.id) continue;
+      return [{ kind: 'send', to: p.ref, message: { type: 'known_peers', peers: [from.address] } }];
+    }
+    return [];
+  }
+
+  /** The peer we asked to be introduced to did not dial us in time: dial it ourselves. */
+  #introductionLate(address: string): MeshOutput[] {
+    const via = this.#introductions.get(address);
+    if (via === undefined) return [];
+    this.#introductions.delete(address);
+    return this.#linkedAddresses().has(address) ? [] : [{ kind: 'dial', address, via }];
   }
 
   /**

@@ -129,7 +129,11 @@ export class NetworkMetrics {
     this.#dials = counter('dials_total', 'Dials that ended: linked, or failed');
     this.#dialsFailed = counter('dials_failed_total', 'Dials that failed', ['reason']);
     this.#reconnects = counter('reconnects_total', 'Links that broke and are being dialed again');
-    this.#proofsPassed = counter('proofs_passed_total', 'Advertised addresses proven by dial-back');
+    this.#proofsPassed = counter(
+      'proofs_passed_total',
+      'Advertised addresses proven, by how the nonce got there: probe (a dial-back connection), dialed-link (a connection dialed anyway), relay (through a peer linked to both)',
+      ['by'],
+    );
     this.#proofsFailed = counter(
       'proofs_failed_total',
       'Links closed because their advertised address could not be proven',
@@ -199,7 +203,7 @@ export class NetworkMetrics {
         return;
       }
       case 'address-proven':
-        this.#proofsPassed.inc(labels);
+        this.#proofsPassed.inc(this.#labels(peer, { by: event.by ?? 'probe' }));
         this.#proofSeconds.observe(labels, event.ms / 1_000);
         return;
       case 'message-sent':

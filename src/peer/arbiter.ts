@@ -13,7 +13,7 @@ import { Feature } from '../protocol/messages.js';
 import { type Connection, LEGACY_FRAME_GAP_MS } from './connection.js';
 import type { PeerContext } from './context.js';
 import { reasonFields } from './events.js';
-import type { Claim } from './prover.js';
+import type { Claim, ProofChannel } from './prover.js';
 
 const DUPLICATE = reason('DUPLICATE', 'duplicate link');
 const ALREADY_LINKED = reason('DUPLICATE', 'already linked to that node');
@@ -29,13 +29,15 @@ export class Arbiter {
   readonly #candidates = new Map<string, Connection>();
   /** Addresses from the lists of an unproven link, by link key: acted on once it is proven. */
   readonly #held = new Map<string, Set<string>>();
+  /** What waits for a link's proof: proofs relayed through it (`proofChannel`). */
+  readonly #waitingForProof = new WeakMap<Link<Connection>, Array<() => void>>();
 
   constructor(private readonly ctx: PeerContext) {}
 
   /** The remote of `connection` is now known: link it, or settle a duplicate or a self-dial. */
   identify(
     connection: Connection,
-    remote: { address: string; nodeId?: string; features: ReadonlySet<string> },
+    remote: { address: string; nodeId?: string; features: ReadonlySet<string>; via?: string },
     presumedLegacy = false,
     silent = false,
   ): void {
@@ -82,18 +84,62 @@ export class Arbiter {
   }
 
   /**
-   * A connection we dialed to the address `claim` names, still open and not known to reach another
-   * node: the proof's nonce goes over it (no probe connection), if the claimant answers that way.
+   * How the proof's nonce can reach the node at the claimed address without a probe connection,
+   * if the claimant answers that way: over a connection we dialed there, still open and not known
+   * to reach another node (Feature.inlineProof); else through the node the claimant names as
+   * `via` (Feature.relayProof), if it is a proven link of ours, and then we trust its proof.
    */
-  proofChannel(claim: Claim): Connection | undefined {
-    const features = claim.connection.identity?.features;
-    if (claim.nodeId === undefined || !features?.has(Feature.inlineProof)) return undefined;
-    for (const c of this.ctx.connections) {
-      if (c.direction !== 'outbound' || c.closed || c.remote !== claim.address) continue;
-      if (c.identity !== undefined && c.identity.nodeId !== claim.nodeId) continue;
-      return c;
+  proofChannel(claim: Claim): ProofChannel | undefined {
+    const { nodeId } = claim;
+    const identity = claim.connection.identity;
+    if (nodeId === undefined || identity === undefined) return undefined;
+    if (identity.features.has(Feature.inlineProof)) {
+      for (const c of this.ctx.connections) {
+        if (c.direction !== 'outbound' || c.closed || c.remote !== claim.address) continue;
+        if (c.identity !== undefined && c.identity.nodeId !== nodeId) continue;
+        const hello = this.ctx.identity();
+        return {
+          route: 'dialed-link',
+          dialed: c,
+          send: (nonce) =>
+            c.send({
+              type: 'public_address',
+              address: this.ctx.advertised(),
+              ...hello,
+              probe: nonce,
+            }),
+        };
+      }
     }
-    return undefined;
+    const via = identity.via === undefined ? undefined : this.ctx.table.get(identity.via);
+    if (
+      via === undefined ||
+      via.key === nodeId ||
+      !identity.features.has(Feature.relayProof) ||
+      !via.connection.identity?.features.has(Feature.relayProof)
+    ) {
+      return undefined;
+    }
+    const { address } = claim;
+    return {
+      route: 'relay',
+      // The relay's own claim may still be under proof: its word counts only once it is proven.
+      send: (nonce) =>
+        this.whenProven(via, () =>
+          via.connection.send({ type: 'relay_probe', nonce, address, nodeId }),
+        ),
+    };
+  }
+
+  /** Runs `then` once `link` is proven (at once if it is); never if it goes first. */
+  whenProven(link: Link<Connection>, then: () => void): void {
+    if (link.proven) {
+      then();
+      return;
+    }
+    const waiting = this.#waitingForProof.get(link) ?? [];
+    if (waiting.length < this.ctx.options.limits.maxQueuedProofs) waiting.push(then);
+    this.#waitingForProof.set(link, waiting);
   }
 
   /** Whether a peer list that arrived on `connection` may be acted on now, held, or dropped. */
@@ -231,7 +277,12 @@ export class Arbiter {
       if (!this.ctx.running() || this.ctx.table.get(link.key) !== link || link.proven) return;
       if (outcome.ok) {
         this.#proven(link);
-        this.ctx.emit({ type: 'address-proven', peer: link.address, ms: outcome.ms });
+        this.ctx.emit({
+          type: 'address-proven',
+          peer: link.address,
+          ms: outcome.ms,
+          by: outcome.by,
+        });
       } else if (link.connection === connection) {
         this.#held.delete(link.key);
         connection.close(this.#unproven(link.address, outcome.reason));
@@ -284,6 +335,9 @@ export class Arbiter {
   #proven(link: Link<Connection>): void {
     link.proven = true;
     this.ctx.mesh.peerUp(link.connection);
+    const waiting = this.#waitingForProof.get(link);
+    this.#waitingForProof.delete(link);
+    for (const then of waiting ?? []) then();
     const held = this.#held.get(link.key);
     this.#held.delete(link.key);
     if (held !== undefined && held.size > 0) {

@@ -4,6 +4,13 @@ import type { Reason, ReasonCode, ReasonDetail } from '../core/reasons.js';
 export type { Direction, ReasonCode, ReasonDetail };
 
 /**
+ * How a proof's nonce reached the claimant: a probe connection we dialed (or, for a peer of the
+ * original, a probe it closed or left unanswered), a connection we had dialed to it anyway, or a
+ * relay linked to both.
+ */
+export type ProofRoute = 'probe' | 'dialed-link' | 'relay';
+
+/**
  * How a reason rides on an event: `reason` is the message (what the console prints), `code` and
  * `detail` are what programs match on.
  */
@@ -58,6 +65,8 @@ export type PeerEvent = Base &
         readonly peer: string;
         /** From the start of the dial-back to the proof. */
         readonly ms: number;
+        /** How the nonce reached it (absent where the proof has a single way, the overlay's). */
+        readonly by?: ProofRoute;
       }
     | {
         readonly type: 'message-received';

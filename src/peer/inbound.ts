@@ -8,6 +8,7 @@ import type { Connection } from './connection.js';
 import type { PeerContext } from './context.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { answerProbe, echoNonce } from './probe-answer.js';
+import { ProofRelay } from './proof-relay.js';
 
 type PublicAddress = Extract<Message, { type: 'public_address' }>;
 
@@ -23,8 +24,10 @@ export class Inbound {
   /** Inbound connections that have not announced themselves yet. */
   readonly #handshaking = new Set<Connection>();
   readonly #gate: HandshakeGate;
+  readonly #relay: ProofRelay;
 
   constructor(private readonly ctx: PeerContext) {
+    this.#relay = new ProofRelay(ctx);
     const limits = ctx.options.limits;
     this.#gate = new HandshakeGate(limits.maxPendingHandshakes, limits.maxPendingHandshakesPerIp);
   }
@@ -128,6 +131,22 @@ export class Inbound {
       case 'address_proof':
         ctx.prover.confirm(message.nonce, connection);
         return;
+      case 'relay_probe':
+        this.#relay.relay(connection, message);
+        return;
+      case 'relayed_probe':
+        this.#relay.relayed(connection, message);
+        return;
+      case 'introduce':
+        if (stranger) {
+          ctx.reject(
+            connection,
+            violation('BEFORE_HANDSHAKE', 'sent introduce before public_address'),
+          );
+          return;
+        }
+        this.#fromLink(connection, message);
+        return;
       case 'goodbye':
         if (identity !== undefined) ctx.arbiter.forgetAliases(identity.key);
         connection.close(reason('GOODBYE', 'the peer said goodbye'));
@@ -142,6 +161,17 @@ export class Inbound {
     if (link === undefined) return;
     if (link.proven) this.ctx.mesh.message(link.connection, { type: 'random_message', text });
     else this.ctx.emit({ type: 'message-received', peer: link.address, text });
+  }
+
+  /**
+   * A request for the core (`introduce`) from a link: acted on once the link is trusted. A
+   * newcomer asks right after our handshake reply, while its own claim is still under proof here.
+   */
+  #fromLink(connection: Connection, message: Message): void {
+    const key = connection.identity?.key;
+    const link = key === undefined ? undefined : this.ctx.table.get(key);
+    if (link?.connection !== connection) return;
+    this.ctx.arbiter.whenProven(link, () => this.ctx.mesh.message(link.connection, message));
   }
 
   #publicAddress(connection: Connection, message: PublicAddress): void {
@@ -197,6 +227,7 @@ export class Inbound {
       address: message.address,
       ...(message.nodeId === undefined ? {} : { nodeId: message.nodeId }),
       features: new Set(message.features),
+      ...(message.via === undefined ? {} : { via: message.via }),
     });
   }
 }

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { isLegacyKey } from '../core/links.js';
 import type { CoreOutput, TimerKey } from '../core/machine.js';
 import { GOSSIP_TIMER, type MeshEvent, MeshExchange } from '../core/mesh-exchange.js';
 import type { PeerTable } from '../core/peer-table.js';
@@ -15,7 +16,9 @@ export interface MeshDriverHost {
   running(): boolean;
   emit(event: PeerEventInit): void;
   /** Dials an address the core heard of (self-checks, dedup and backoff are the dialer's). */
-  learn(address: string): void;
+  learn(address: string, via?: string): void;
+  /** Our advertised address (known once listening). */
+  advertised(): string;
 }
 
 /**
@@ -36,6 +39,8 @@ export class MeshDriver {
         periodMs: options.periodMs,
         firstGossipMs: options.firstGossipMs,
         addressBudget: options.limits.addressBudget,
+        self: () => host.advertised(),
+        introductionWaitMs: options.limits.introductionWaitMs,
       },
       // The core's chance (gossip texts) comes from a generator seeded here, its time from now().
       { now, rng: createRng(randomInt(2 ** 32)) },
@@ -74,7 +79,9 @@ export class MeshDriver {
     const link = this.#link(connection);
     if (link === undefined) return;
     const peer = { id: link.key, address: link.address };
-    this.#run(this.core.handle({ kind: 'peer-up', peer, direction: connection.direction }));
+    const { direction } = connection;
+    const features = link.connection.identity?.features ?? new Set<string>();
+    this.#run(this.core.handle({ kind: 'peer-up', peer, direction, features }));
   }
 
   peerDown(key: string, why: Reason): void {
@@ -111,9 +118,12 @@ export class MeshDriver {
           link.connection.write(last.frame);
           break;
         }
-        case 'dial':
-          host.learn(output.address);
+        case 'dial': {
+          // A peer of the original cannot vouch for us: only a node id of ours is named.
+          const via = output.via?.id;
+          host.learn(output.address, via === undefined || isLegacyKey(via) ? undefined : via);
           break;
+        }
         case 'disconnect':
           host.table.get(output.peer)?.connection.close(reason('GOODBYE', output.reason));
           break;

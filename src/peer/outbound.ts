@@ -19,15 +19,21 @@ export class Outbound {
    * than the goodbye) does not make us dial them again; linking them again clears this.
    */
   readonly #departed = new Set<string>();
+  /**
+   * For an address heard of in a peer list: the node id of the peer that listed it, named in our
+   * `public_address` (Feature.relayProof) so the peer there may prove our claim through it.
+   */
+  readonly #vias = new Map<string, string>();
 
   constructor(private readonly ctx: PeerContext) {}
 
   /** Dials an address heard of (from `--connect` or a trusted peer list) unless it is us or linked. */
-  learn(address: string, bootstrap = false): void {
+  learn(address: string, bootstrap = false, via?: string): void {
     const { ctx } = this;
     if (!ctx.running()) return;
     // Fast path: peer lists arrive normalized and mostly name peers we already have or are dialing.
     if (ctx.table.at(address) !== undefined || ctx.dialer.busy(address)) return;
+    if (via !== undefined) bounded(this.#vias, ctx.options.limits.maxQueuedDials).set(address, via);
     if (!bootstrap && this.#departed.has(address)) return;
     const parsed = parseHostPort(address);
     if (!parsed.ok) return;
@@ -60,16 +66,13 @@ export class Outbound {
   /** The peer at `address` left on purpose (its goodbye). */
   departed(address: string): void {
     // Bounded like the dial queue: the oldest departure is forgotten first.
-    if (this.#departed.size >= this.ctx.options.limits.maxQueuedDials) {
-      const oldest = this.#departed.values().next();
-      if (!oldest.done) this.#departed.delete(oldest.value);
-    }
-    this.#departed.add(address);
+    bounded(this.#departed, this.ctx.options.limits.maxQueuedDials).add(address);
   }
 
-  /** The peer at `address` is linked again. */
+  /** The peer at `address` is linked (again). */
   returned(address: string): void {
     this.#departed.delete(address);
+    this.#vias.delete(address);
   }
 
   addSelfAlias(address: string): void {
@@ -100,7 +103,13 @@ export class Outbound {
         reason('CONNECT_TIMEOUT', `no answer within ${limits.connectTimeoutMs} ms`),
       );
       socket.once('connect', () => {
-        connection.send({ type: 'public_address', address: ctx.advertised(), ...ctx.identity() });
+        const via = this.#vias.get(address);
+        connection.send({
+          type: 'public_address',
+          address: ctx.advertised(),
+          ...(via === undefined ? {} : { via }),
+          ...ctx.identity(),
+        });
         // A peer of the original replies only when it knows other peers: silence means "connected".
         connection.setDeadline(limits.legacyReplyGraceMs, undefined, () =>
           ctx.arbiter.identify(connection, { address, features: new Set() }, true),
@@ -117,4 +126,13 @@ export class Outbound {
     resolve(outcome);
     return true;
   }
+}
+
+/** `collection`, with its oldest entry forgotten when it holds `max` already. */
+function bounded<C extends Set<string> | Map<string, unknown>>(collection: C, max: number): C {
+  if (collection.size >= max) {
+    const oldest = collection.keys().next();
+    if (!oldest.done) collection.delete(oldest.value);
+  }
+  return collection;
 }

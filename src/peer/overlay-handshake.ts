@@ -60,6 +60,7 @@ export class OverlayHandshake {
       legacyGraceMs: limits.legacyReplyGraceMs,
       maxConcurrent: limits.maxConcurrentProofs,
       maxQueued: limits.maxQueuedProofs,
+      channelFallbackMs: limits.proofChannelFallbackMs,
     });
   }
 

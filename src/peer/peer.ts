@@ -31,6 +31,8 @@ const FEATURES = [
   Feature.proof,
   Feature.heartbeat,
   Feature.inlineProof,
+  Feature.introduce,
+  Feature.relayProof,
 ];
 const STOPPING = reason('STOPPING', 'this peer is stopping');
 
@@ -95,7 +97,8 @@ export class Peer {
         table,
         running,
         emit,
-        learn: (address: string) => made(outbound).learn(address),
+        learn: (address, via) => made(outbound).learn(address, false, via),
+        advertised: () => this.#advertised,
       }),
       dialer: new Dialer({
         attempt: (address) => made(outbound).dial(address),
@@ -115,6 +118,7 @@ export class Peer {
         legacyGraceMs: limits.legacyReplyGraceMs,
         maxConcurrent: limits.maxConcurrentProofs,
         maxQueued: limits.maxQueuedProofs,
+        channelFallbackMs: limits.proofChannelFallbackMs,
         via: (claim) => made(arbiter).proofChannel(claim),
       }),
       get inbound() {

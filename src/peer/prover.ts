@@ -4,6 +4,7 @@ import { type Reason, reason } from '../core/reasons.js';
 import { parseHostPort } from '../protocol/address.js';
 import type { Identity, Message } from '../protocol/messages.js';
 import { Connection } from './connection.js';
+import type { ProofRoute } from './events.js';
 
 /** Who claimed an address, over which connection. */
 export interface Claim {
@@ -16,7 +17,7 @@ export interface Claim {
   readonly answersProbes: boolean;
 }
 
-export type ProofOutcome = { ok: true; ms: number } | { ok: false; reason: Reason };
+export type ProofOutcome = { ok: true; ms: number; by: ProofRoute } | { ok: false; reason: Reason };
 
 export interface ProverOptions {
   /** The `public_address` we send on a probe (our address and identity); the nonce is added. */
@@ -29,17 +30,33 @@ export interface ProverOptions {
   readonly maxConcurrent: number;
   /** Claims waiting in line; beyond it a claim fails at once (bounded work for a hostile flood). */
   readonly maxQueued: number;
+  /** A nonce sent through a `via` channel with no echo by then gets a probe connection too. */
+  readonly channelFallbackMs: number;
   /**
-   * A connection we dialed to the claimed address anyway, to carry the nonce instead of a probe
-   * connection (the claimant has `Feature.inlineProof`); undefined: dial a probe.
+   * A way to get the nonce to the claimed address over a connection we hold anyway, instead of a
+   * probe connection; undefined: dial a probe.
    */
-  via?(claim: Claim): Connection | undefined;
+  via?(claim: Claim): ProofChannel | undefined;
+}
+
+/** A way to carry a proof's nonce toward the claimed address. */
+export interface ProofChannel {
+  readonly route: Exclude<ProofRoute, 'probe'>;
+  send(nonce: string): void;
+  /**
+   * The connection that carries it when it is one we dialed to the claimed address: one still
+   * connecting sends the nonce once connected, and its close means "dial a probe". A relay's link
+   * carries many proofs and is not watched: the fallback timer covers a relay that does not answer.
+   */
+  readonly dialed?: Connection;
 }
 
 interface Pending {
   readonly claim: Claim;
   readonly started: number;
   readonly settle: (outcome: ProofOutcome) => void;
+  /** Passed: by the probe connection once one was dialed, else by the channel's route. */
+  readonly passed: () => void;
   probe?: Connection;
   /** A re-dial waiting out a local shortage of sockets. */
   retry?: NodeJS.Timeout;
@@ -51,15 +68,6 @@ const PROBE_DONE = reason('PROBE_DONE', 'probe done');
 
 /** Pause before a probe that failed for a local shortage of sockets is dialed again. */
 const LOCAL_SHORTAGE_RETRY_MS = 250;
-
-/**
- * A nonce sent over a link we dialed that brought no echo within this long gets a probe
- * connection too (either echo proves). The echo takes milliseconds on loopback, a few hundred on
- * a loaded emulator; without this a nonce the other end dropped (a connection it was retiring)
- * waited out the whole proof timeout: in meshes of 100, 1,317 links closed for PROOF_TIMEOUT in
- * one run that took 17 s to form (7.9 s for the same seed without inline proofs).
- */
-const INLINE_FALLBACK_MS = 1_000;
 
 /**
  * Proves claimed addresses by dialing back (in the spirit of libp2p AutoNAT's dial-back): we dial
@@ -103,7 +111,7 @@ export class AddressProver {
   confirm(nonce: string, from: Connection): void {
     const pending = this.#pending.get(nonce);
     if (pending === undefined || pending.claim.connection !== from) return;
-    pending.settle({ ok: true, ms: performance.now() - pending.started });
+    pending.passed();
   }
 
   stop(): void {
@@ -145,12 +153,15 @@ export class AddressProver {
       this.#pending.delete(nonce);
       clearTimeout(pending.retry);
       pending.probe?.close(PROBE_DONE);
-      channel?.socket.off('connect', sendInline);
-      channel?.socket.off('close', onChannelGone);
+      channel?.dialed?.socket.off('connect', sendInline);
+      channel?.dialed?.socket.off('close', onChannelGone);
       done(outcome);
     };
-    const pending: Pending = { claim, started: performance.now(), settle };
-    const proven = () => settle({ ok: true, ms: performance.now() - pending.started });
+    const proven = () => {
+      const by = dialed || channel === undefined ? 'probe' : channel.route;
+      settle({ ok: true, ms: performance.now() - pending.started, by });
+    };
+    const pending: Pending = { claim, started: performance.now(), settle, passed: proven };
     this.#pending.set(nonce, pending);
     // A claim whose connection closes needs no proof any more.
     const onClaimantGone = () => settle({ ok: false, reason: CLAIMANT_LEFT });
@@ -202,8 +213,9 @@ export class AddressProver {
       });
     };
     // The node listening at the address gets the nonce over a link we dialed there, if we hold
-    // one: it sends it back over its own links to us just as it would answer a probe. A probe
-    // connection follows only when that link goes, or no echo came within INLINE_FALLBACK_MS.
+    // one, or through a relay linked to both: it sends it back over its own links to us just as it
+    // would answer a probe. A probe connection follows only when a dialed link goes, or no echo
+    // came within `channelFallbackMs`.
     const channel = this.options.via?.(claim);
     let dialed = false;
     const dialOnce = (): void => {
@@ -211,22 +223,21 @@ export class AddressProver {
       dialed = true;
       dial();
     };
-    const sendInline = () => {
-      channel?.send({ type: 'public_address', ...this.options.hello(), probe: nonce });
-    };
+    const sendInline = () => channel?.send(nonce);
     const onChannelGone = () => dialOnce();
     if (channel === undefined) {
       dialOnce();
       return;
     }
     // A connection still connecting sends its hello on connect; the nonce must come after it.
-    if (channel.socket.connecting) channel.socket.once('connect', sendInline);
+    const socket = channel.dialed?.socket;
+    if (socket?.connecting) socket.once('connect', sendInline);
     else sendInline();
-    channel.socket.once('close', onChannelGone);
+    socket?.once('close', onChannelGone);
     pending.retry = setTimeout(() => {
       pending.retry = undefined;
       dialOnce();
-    }, INLINE_FALLBACK_MS);
+    }, this.options.channelFallbackMs);
   }
 
   /** Runs `dial` again after a pause, unless the proof settles first. */

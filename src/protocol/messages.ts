@@ -31,6 +31,11 @@ export type Message =
        * with its node id and sends `address_proof` with this nonce over its own link to us.
        */
       readonly probe?: string;
+      /**
+       * The node id of the peer whose list named the address we dial (Feature.relayProof): a
+       * node linked to both, through which the one we dial may prove our claim (`relay_probe`).
+       */
+      readonly via?: string;
     } & Identity)
   | ({ readonly type: 'known_peers'; readonly peers: readonly string[] } & Identity)
   | { readonly type: 'random_message'; readonly text: string }
@@ -38,7 +43,26 @@ export type Message =
   /** "Still here": sent on a link that carried nothing for a period (Feature.heartbeat). */
   | { readonly type: 'heartbeat' }
   | { readonly type: 'address_proof'; readonly nonce: string }
+  /**
+   * "Tell the peer at `peer` about me" (Feature.introduce): sent to the peer whose list named
+   * `peer` instead of dialing it, when `peer` is the one of the two that dials (the smaller
+   * address), so that a pair that learns of each other at once opens one connection, not two.
+   */
+  | { readonly type: 'introduce'; readonly peer: string }
+  /**
+   * "Give this nonce to your peer at `address` (node id `nodeId`)": a prover asks a node linked
+   * to both (Feature.relayProof) instead of dialing a probe connection to the claimant.
+   */
+  | ({ readonly type: 'relay_probe'; readonly nonce: string } & RelayEnd)
+  /** The relay's delivery of it: the prover is at `address` with node id `nodeId`. */
+  | ({ readonly type: 'relayed_probe'; readonly nonce: string } & RelayEnd)
   | OverlayMessage;
+
+/** The other end of a relayed probe: the claimant (in `relay_probe`) or the prover (`relayed_probe`). */
+export interface RelayEnd {
+  readonly address: string;
+  readonly nodeId: string;
+}
 
 export type MessageType = Message['type'];
 
@@ -61,6 +85,17 @@ export const Feature = {
    * proves the claim without opening a probe connection.
    */
   inlineProof: 'inline-proof',
+  /**
+   * Of two peers that learn of each other, only the one with the smaller address dials; the other
+   * asks the peer that told it (`introduce`) to tell the smaller one about it.
+   */
+  introduce: 'introduce',
+  /**
+   * Relays probes (`relay_probe`, `relayed_probe`) and names in its `public_address` the peer
+   * that told it of the address it dials (`via`): a claim is proven through a node linked to both,
+   * with no probe connection (the prover then trusts that node's proof of the claimant).
+   */
+  relayProof: 'relay-proof',
   /** Speaks the HyParView + Plumtree overlay (`hv_*` and `pt_*` frames, `--overlay hyparview`). */
   hyparview: 'hyparview',
 } as const;
@@ -73,13 +108,16 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const isNodeId = (id: unknown): id is string =>
+  typeof id === 'string' && id.length <= MAX_NODE_ID_LENGTH && NODE_ID.test(id);
+
 const fail = (code: DecodeErrorCode, error: string): DecodeResult<never> => refused(code, error);
 
 function decodeIdentity(data: Json): DecodeResult<Identity> {
   const identity: { nodeId?: string; features?: string[] } = {};
   if (data.node_id !== undefined) {
     const id = data.node_id;
-    if (typeof id !== 'string' || id.length > MAX_NODE_ID_LENGTH || !NODE_ID.test(id)) {
+    if (!isNodeId(id)) {
       return fail('BAD_NODE_ID', 'node_id is not a hex string of 8 to 64 characters');
     }
     identity.nodeId = id;
@@ -113,7 +151,11 @@ function decodeData(type: unknown, data: Json): DecodeResult<Message> {
         return fail('BAD_NONCE', 'public_address.probe is not a nonce of 32 hex characters');
       }
       const probe = data.probe === undefined ? {} : { probe: data.probe };
-      return { ok: true, value: { type, address, ...probe, ...identity.value } };
+      if (data.via !== undefined && !isNodeId(data.via)) {
+        return fail('BAD_NODE_ID', 'public_address.via is not a hex string of 8 to 64 characters');
+      }
+      const via = data.via === undefined ? {} : { via: data.via };
+      return { ok: true, value: { type, address, ...probe, ...via, ...identity.value } };
     }
     case 'known_peers': {
       const list = data.peers;
@@ -157,6 +199,23 @@ function decodeData(type: unknown, data: Json): DecodeResult<Message> {
         return fail('BAD_NONCE', 'address_proof.nonce is not a nonce of 32 hex characters');
       }
       return { ok: true, value: { type, nonce: data.nonce } };
+    case 'relay_probe':
+    case 'relayed_probe': {
+      if (!(typeof data.nonce === 'string' && NONCE.test(data.nonce))) {
+        return fail('BAD_NONCE', `${type}.nonce is not a nonce of 32 hex characters`);
+      }
+      const address = typeof data.address === 'string' ? normalizeAddress(data.address) : undefined;
+      if (address === undefined) return fail('BAD_ADDRESS', `${type}.address is not a host:port`);
+      if (!isNodeId(data.node_id)) {
+        return fail('BAD_NODE_ID', `${type}.node_id is not a hex string of 8 to 64 characters`);
+      }
+      return { ok: true, value: { type, nonce: data.nonce, address, nodeId: data.node_id } };
+    }
+    case 'introduce': {
+      const peer = typeof data.peer === 'string' ? normalizeAddress(data.peer) : undefined;
+      if (peer === undefined) return fail('BAD_ADDRESS', 'introduce.peer is not a host:port');
+      return { ok: true, value: { type, peer } };
+    }
     default:
       return (
         decodeOverlay(type, data) ??
@@ -196,6 +255,7 @@ export function toWire(message: Message): { type: MessageType; data: Json } {
         data: {
           address: message.address,
           ...(message.probe === undefined ? {} : { probe: message.probe }),
+          ...(message.via === undefined ? {} : { via: message.via }),
           ...identityFields(message),
         },
       };
@@ -208,6 +268,14 @@ export function toWire(message: Message): { type: MessageType; data: Json } {
       return { type: message.type, data: {} };
     case 'address_proof':
       return { type: message.type, data: { nonce: message.nonce } };
+    case 'introduce':
+      return { type: message.type, data: { peer: message.peer } };
+    case 'relay_probe':
+    case 'relayed_probe':
+      return {
+        type: message.type,
+        data: { nonce: message.nonce, address: message.address, node_id: message.nodeId },
+      };
     default:
       return overlayToWire(message);
   }

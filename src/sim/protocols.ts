@@ -29,12 +29,14 @@ export function hyparviewProtocol(
 export function fullMeshProtocol(): SimProtocol<Message, MeshEvent> {
   return {
     name: 'full',
-    create: (_self, env) =>
+    create: (self, env) =>
       new MeshExchange(
         {
           periodMs: Number.MAX_SAFE_INTEGER,
           firstGossipMs: Number.MAX_SAFE_INTEGER,
           addressBudget: DEFAULT_LIMITS.addressBudget,
+          self: () => self.address,
+          introductionWaitMs: DEFAULT_LIMITS.introductionWaitMs,
         },
         env,
       ),

@@ -7,7 +7,7 @@ import type { ProcessPeer } from './processes.js';
 /**
  * "One connection per pair" as the kernel sees it (`/proc/net/tcp*`), attributed to peers by who
  * holds each end: a process by its `/proc/PID/fd` socket inodes, a double in the test process by
- * the local ports of its sockets. Nothing here asks a peer what it believes.
+ * the ports at both ends of its open sockets. Nothing here asks a peer what it believes.
  */
 export interface Endpoint {
   /** How the others name it: `127.0.0.1:PORT`. */
@@ -24,11 +24,14 @@ export function processEndpoint(peer: ProcessPeer): Endpoint {
 }
 
 export function doubleEndpoint(double: OriginalDouble): Endpoint {
-  const ports = double.localPorts();
+  const ends = double.socketEnds();
   return {
     name: double.advertised,
     port: double.port,
-    owns: (e) => e.inode !== 0 && ports.has(e.localPort) && e.remoteAddress.startsWith('127.'),
+    owns: (e) =>
+      e.inode !== 0 &&
+      ends.has(`${e.localPort}>${e.remotePort}`) &&
+      e.remoteAddress.startsWith('127.'),
   };
 }
 

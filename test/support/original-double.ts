@@ -166,13 +166,20 @@ export class OriginalDouble {
     });
   }
 
-  /** Local ports of every socket it holds: its listening port and those of its dials. */
-  localPorts(): Set<number> {
-    const ports = new Set<number>([this.#port]);
-    for (const c of this.#connections.values())
-      if (c.socket.localPort) ports.add(c.socket.localPort);
-    for (const s of this.#dialing) if (s.localPort) ports.add(s.localPort);
-    return ports;
+  /**
+   * The ends of every socket it holds open, as `localPort>remotePort` (its listening port for the
+   * connections it accepted). A port alone is not enough: Linux gives one ephemeral port to dials
+   * toward different destinations, so a dial of another double in this process or of a peer
+   * process may share it; and a closed socket still reports the ports it had (Node caches them).
+   */
+  socketEnds(): Set<string> {
+    const ends = new Set<string>();
+    const add = (s: Socket) => {
+      if (!s.destroyed && s.localPort !== undefined) ends.add(`${s.localPort}>${s.remotePort}`);
+    };
+    for (const c of this.#connections.values()) add(c.socket);
+    for (const s of this.#dialing) add(s);
+    return ends;
   }
 
   async start(): Promise<void> {

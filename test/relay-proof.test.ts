@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { findFreePortRange } from '../src/emulator/bootstrap.js';
+import { canReadTcpTable, countAcceptedConnections } from '../src/emulator/sockets.js';
+import { watchSockets } from '../src/metrics/traffic.js';
+import type { PeerEvent } from '../src/peer/events.js';
+import type { Peer, PeerOptions } from '../src/peer/peer.js';
+import { encodeMessage, Feature } from '../src/protocol/messages.js';
+import { lonelyPeer, record } from './support/fixtures.js';
+import { startPeer, stopAll } from './support/network.js';
+import { RawClient } from './support/raw-client.js';
+import { isFullMesh, nextEvent, until } from './support/wait.js';
+
+/**
+ * Issue 11: a claim is proven through a peer linked to both ends (Feature.relayProof) instead of
+ * a probe connection, and of two peers that learn of each other only the smaller address dials
+ * (Feature.introduce). What the peers did is counted outside them: every connection a listener
+ * accepted, as Node's `net.server.socket` channel publishes it, and the kernel's table.
+ */
+
+/**
+ * Long enough that neither fallback fires on a loaded machine: a relayed proof that did not
+ * arrive fails its test instead of being rescued by a probe connection.
+ */
+const NO_FALLBACK: PeerOptions = {
+  limits: { proofChannelFallbackMs: 60_000, introductionWaitMs: 60_000, proofTimeoutMs: 60_000 },
+};
+
+/** Counts the connections accepted by listeners of this process from now on. */
+function countAccepted(t: TestContext): () => number {
+  let accepted = 0;
+  const stop = watchSockets((_socket, side) => {
+    if (side === 'accepted') accepted++;
+  });
+  t.after(stop);
+  return () => accepted;
+}
+
+function proofs(events: readonly PeerEvent[]) {
+  return events.flatMap((e) => (e.type === 'address-proven' ? [e] : []));
+}
+
+test('newcomers joining one at a time open one connection per link, and one probe each', async (t) => {
+  const N = 6;
+  const base = await findFreePortRange(N);
+  const accepted = countAccepted(t);
+  const peers: Peer[] = [];
+  t.after(() => stopAll(peers));
+  const events: PeerEvent[][] = [];
+  for (let i = 0; i < N; i++) {
+    const peer = await startPeer(peers.at(-1), { ...NO_FALLBACK, port: base + i });
+    peers.push(peer);
+    events.push(record(peer, t));
+    await until(peers, () => isFullMesh(peers), `${i + 1} peers meshed`);
+    // Every claim is proven before the next peer comes, so each step is counted whole.
+    await until(
+      peers,
+      () => events.reduce((n, e) => n + proofs(e).length, 0) === (i * (i + 1)) / 2,
+      `the ${i} claims of peer ${i} proven`,
+    );
+  }
+  const links = (N * (N - 1)) / 2;
+  const all = events.flatMap(proofs);
+  // The bootstrap claim is proven by a probe (nobody vouches for a newcomer yet); every other
+  // link's claim through the newcomer's bootstrap, which is linked to both ends.
+  assert.equal(all.filter((e) => e.by === 'probe').length, N - 1);
+  assert.equal(all.filter((e) => e.by === 'relay').length, links - (N - 1));
+  assert.equal(accepted(), links + (N - 1), 'connections accepted: one per link, one probe each');
+  if (canReadTcpTable()) {
+    await until(
+      peers,
+      () => countAcceptedConnections(base, base + N - 1) === links,
+      'one established connection per pair in the kernel table',
+    );
+  }
+});
+
+test('of two peers told of each other, the larger address waits and the smaller one dials', async (t) => {
+  const base = await findFreePortRange(3);
+  const accepted = countAccepted(t);
+  const hub = await lonelyPeer(t, { ...NO_FALLBACK, port: base });
+  const small = await lonelyPeer(t, { ...NO_FALLBACK, port: base + 1, connect: hub.advertised });
+  await nextEvent(hub, 'address-proven', (e) => e.peer === small.advertised);
+  // The larger one learns of the smaller from the hub's reply and asks the hub to introduce it.
+  const dialed = nextEvent(
+    small,
+    'connected',
+    (e) => e.direction === 'outbound' && e.peer.endsWith(`:${base + 2}`),
+  );
+  const large = await lonelyPeer(t, { ...NO_FALLBACK, port: base + 2, connect: hub.advertised });
+  const link = await dialed;
+  assert.equal(link.peer, large.advertised);
+  const proven = await nextEvent(large, 'address-proven', (e) => e.peer === small.advertised);
+  assert.equal(proven.by, 'relay');
+  assert.equal(
+    large.links.find((l) => l.peer === small.advertised)?.direction,
+    'inbound',
+    'the larger address never dialed the smaller',
+  );
+  assert.equal(accepted(), 3 + 2, 'three links and the two bootstrap probes');
+});
+
+test('a copied claim that names a relay linked to the real peer is still never proven', async (t) => {
+  // The relay is linked to the victim and to the real peer, which never link each other (they
+  // act on no peer list), so the real peer has no connection to the victim to echo a nonce on.
+  const deaf: PeerOptions = {
+    limits: {
+      addressBudget: { burst: 0, refillPerSecond: 0, maxBuckets: 16 },
+      proofTimeoutMs: 1_500,
+      proofChannelFallbackMs: 200,
+    },
+  };
+  const relay = await lonelyPeer(t);
+  const real = await lonelyPeer(t, { ...deaf, connect: relay.advertised });
+  const victim = await lonelyPeer(t, { ...deaf, connect: relay.advertised });
+  await nextEvent(relay, 'address-proven', (e) => e.peer === real.advertised);
+  await nextEvent(relay, 'address-proven', (e) => e.peer === victim.advertised);
+  const events = record(victim, t);
+  const impostor = await RawClient.open(t, victim.port);
+  const lost = nextEvent(victim, 'disconnected', (e) => e.peer === real.advertised);
+  await impostor.write(
+    encodeMessage({
+      type: 'public_address',
+      address: real.advertised,
+      nodeId: real.nodeId,
+      features: [Feature.exchange, Feature.proof, Feature.inlineProof, Feature.relayProof],
+      via: relay.nodeId,
+    }),
+  );
+  // The relay passes the nonce to the real peer, the fallback probe reaches the real peer too;
+  // neither can put it on the impostor's connection.
+  const event = await lost;
+  assert.equal(event.code, 'PROOF_TIMEOUT');
+  await impostor.waitClosed();
+  assert.deepEqual(proofs(events), []);
+  assert.deepEqual(victim.peers, [relay.advertised]);
+  assert.deepEqual(real.peers, [relay.advertised], 'the real peer never linked the victim');
+  assert.equal(
+    impostor.frames.filter((m) => m.type === 'random_message').length,
+    0,
+    'no gossip reached the impostor',
+  );
+});
