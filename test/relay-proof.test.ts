@@ -141,3 +141,27 @@ test('a copied claim that names a relay linked to the real peer is still never p
     'no gossip reached the impostor',
   );
 });
+
+test('a peer that takes no relay proofs proves every claim by its own dial-back', async (t) => {
+  const accepted = countAccepted(t);
+  const strict: PeerOptions = { ...NO_FALLBACK, relayProofs: false };
+  const hub = await lonelyPeer(t, NO_FALLBACK);
+  const a = await lonelyPeer(t, { ...NO_FALLBACK, connect: hub.advertised });
+  await nextEvent(hub, 'address-proven', (e) => e.peer === a.advertised);
+  const events = record(a, t);
+  const b = await lonelyPeer(t, { ...strict, connect: hub.advertised });
+  const bEvents = record(b, t);
+  const all = [hub, a, b];
+  await until(all, () => isFullMesh(all), 'three peers meshed');
+  await until(
+    all,
+    () => proofs(events).length + proofs(bEvents).length === 1,
+    'the link between a and b proven',
+  );
+  // Whichever end accepted the link between a and b, it dialed the other end back.
+  assert.deepEqual(
+    [...proofs(events), ...proofs(bEvents)].map((e) => e.by),
+    ['probe'],
+  );
+  assert.equal(accepted(), 3 + 3, 'three links, three probes');
+});

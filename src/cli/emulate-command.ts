@@ -14,6 +14,7 @@ import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { scenarioEnd } from '../scenario/model.js';
 import { DEFAULT_UI_HOST, MAX_LABELLED_PEERS } from '../ui/defaults.js';
 import { addFaultOptions, type FaultCommandOptions, scenarioOf } from './fault-options.js';
+import { RELAY_PROOF_HELP } from './help.js';
 import {
   addOverlayOptions,
   type OverlayFlags,
@@ -36,6 +37,8 @@ interface EmulateCommandOptions extends OverlayFlags, FaultCommandOptions {
   readonly json?: true;
   readonly quiet?: true;
   readonly matrix?: true;
+  /** `--no-relay-proof` makes this false. */
+  readonly relayProof: boolean;
   /** `--no-proof` makes this false. */
   readonly proof: boolean;
   readonly ui?: number;
@@ -176,6 +179,7 @@ export function registerEmulate(program: Command): void {
       '--no-proof',
       "Trust every peer's advertised address, as the original does (to measure what proofs cost)",
     )
+    .option('--no-relay-proof', RELAY_PROOF_HELP)
     .option(
       '--ui <PORT>',
       'Serve a live view of the network on this port; the run then stays up until Ctrl-C (or --duration)',
@@ -265,6 +269,7 @@ export function registerEmulate(program: Command): void {
           durationMs,
           timeoutMs,
           proveAddresses: options.proof,
+          relayProofs: options.relayProof,
           ...(options.rate === undefined ? {} : { rate: options.rate }),
           ...(overlay === undefined ? {} : { overlay }),
           signal: controller.signal,

@@ -42,3 +42,7 @@ export const CLAP_STYLE_HELP: HelpConfiguration = {
     return [...options.filter((o) => !isVersion(o)), ...options.filter(isVersion)];
   },
 };
+
+/** The help of `--no-relay-proof`, shared by the peer and `emulate`. */
+export const RELAY_PROOF_HELP =
+  "Prove every peer's address by our own dial-back (a second connection per link), never through a peer linked to both";

@@ -4,6 +4,7 @@ import { DEFAULT_METRICS_HOST } from '../metrics/server.js';
 import { now } from '../peer/clock.js';
 import { PEER_DEFAULTS } from '../peer/options.js';
 import { formatHostPort, type HostPort } from '../protocol/address.js';
+import { RELAY_PROOF_HELP } from './help.js';
 import { addOverlayOptions, type OverlayFlags, overlaySettingsOf } from './overlay-options.js';
 import { hostOption, hostPortOption, portOrZeroOption, secondsOption } from './parsers.js';
 
@@ -15,6 +16,8 @@ interface PeerCommandOptions extends OverlayFlags {
   readonly connect?: HostPort;
   readonly bind: string;
   readonly json?: true;
+  /** `--no-relay-proof` makes this false. */
+  readonly relayProof: boolean;
   readonly metrics?: number;
   readonly metricsHost: string;
 }
@@ -53,6 +56,7 @@ export function registerPeer(program: Command): void {
       (text) => hostOption(text),
       PEER_DEFAULTS.bindHost,
     )
+    .option('--no-relay-proof', RELAY_PROOF_HELP)
     .option('--json', 'Also print every event as a JSON line on standard output')
     .option('--metrics <PORT>', 'Serve Prometheus metrics on GET /metrics at this port', (text) =>
       portOrZeroOption(text),
@@ -77,6 +81,7 @@ export function registerPeer(program: Command): void {
         bindHost: options.bind,
         advertisedHost: options.address,
         periodMs: options.period * 1000,
+        relayProofs: options.relayProof,
         ...(options.connect === undefined ? {} : { connect: formatHostPort(options.connect) }),
         ...(overlay === undefined ? {} : { overlay }),
       },

@@ -33,6 +33,8 @@ export interface EmulationOptions {
   readonly limits?: Partial<PeerLimits>;
   /** Whether peers prove each other's addresses (default true; false measures their cost). */
   readonly proveAddresses?: boolean;
+  /** Whether peers take a proof through a peer linked to both (default true; see PeerOptions). */
+  readonly relayProofs?: boolean;
   /** The open-file limit to check against; read from the process when not given. */
   readonly openFileLimit?: number | null;
   /** A partial overlay instead of the full mesh (`--overlay hyparview`). */

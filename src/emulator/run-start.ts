@@ -94,6 +94,7 @@ export function startRun(plan: RunPlan, tracker: RunTracker, options: EmulationO
       ? {}
       : { limits: { ...(processes > 1 ? SPREAD_MESH_LIMITS : {}), ...options.limits } }),
     ...(options.proveAddresses === undefined ? {} : { proveAddresses: options.proveAddresses }),
+    ...(options.relayProofs === undefined ? {} : { relayProofs: options.relayProofs }),
   }).map((o, i) => ({
     ...o,
     firstGossipMs: ownGossipMs ?? phases[i] ?? 0,

@@ -113,6 +113,7 @@ export class Arbiter {
     }
     const via = identity.via === undefined ? undefined : this.ctx.table.get(identity.via);
     if (
+      !this.ctx.options.relayProofs ||
       via === undefined ||
       via.key === nodeId ||
       !identity.features.has(Feature.relayProof) ||

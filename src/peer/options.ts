@@ -27,6 +27,13 @@ export interface PeerOptions {
    * every claim, as the original does: a knob for measuring what the proofs cost.
    */
   readonly proveAddresses?: boolean;
+  /**
+   * Take a claim as proven when a peer linked to both ends, itself proven, passes our nonce to the
+   * claimant (default true: one connection per link). False proves every claim by our own dial-back
+   * (a second connection per inbound link) and trusts no other peer's proof; such a peer does not
+   * announce `relay-proof`, so its own claims are proven by dial-back too.
+   */
+  readonly relayProofs?: boolean;
   /** Link shaping and partitions between this peer and its sockets (emulate's faults). */
   readonly shaping?: ShapingConfig;
 }
@@ -42,6 +49,7 @@ export const PEER_DEFAULTS = {
   /** The original's `--period` default, 2 s. */
   periodMs: 2_000,
   proveAddresses: true,
+  relayProofs: true,
 } as const;
 
 /** The options with every default filled in. */
@@ -54,6 +62,7 @@ export interface ResolvedPeerOptions {
   readonly firstGossipMs: number;
   readonly limits: PeerLimits;
   readonly proveAddresses: boolean;
+  readonly relayProofs: boolean;
 }
 
 export function resolveOptions(options: PeerOptions): ResolvedPeerOptions {
@@ -67,6 +76,7 @@ export function resolveOptions(options: PeerOptions): ResolvedPeerOptions {
     firstGossipMs: options.firstGossipMs ?? periodMs,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     proveAddresses: options.proveAddresses ?? PEER_DEFAULTS.proveAddresses,
+    relayProofs: options.relayProofs ?? PEER_DEFAULTS.relayProofs,
   };
 }
 

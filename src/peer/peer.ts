@@ -67,7 +67,10 @@ export class Peer {
     this.#shaping = options.shaping === undefined ? undefined : new LinkShaping(options.shaping);
     const { limits } = resolved;
     const table = new PeerTable<Connection>();
-    const identity = (): Identity => ({ nodeId: this.nodeId, features: FEATURES });
+    const features = resolved.relayProofs
+      ? FEATURES
+      : FEATURES.filter((f) => f !== Feature.relayProof);
+    const identity = (): Identity => ({ nodeId: this.nodeId, features });
     const emit = (event: PeerEventInit) => this.#emit(event);
     const running = () => this.#state === 'running';
     // The parts call each other through the context; they are made right after it.
