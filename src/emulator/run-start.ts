@@ -24,8 +24,12 @@ import type { RunTracker } from './run-tracker.js';
  *   peer lists per link at 200 peers, 3,915-3,940 with 60 s;
  * - a link renamed that way starts its heartbeat from the connect: after 15 silent periods,
  *   thousands of HEARTBEAT_TIMEOUT closes.
+ * - an introduction (3 s) or a relayed nonce (1 s): at 200 peers they expired, the larger end
+ *   dialed too and the prover dialed a probe: 2.23 connections per link, formed in 57 s; with 30 s
+ *   each, 1.01 (19,900 links, 199 probes), formed in 26 s.
  * With these, 200 peers with the default 2 s gossip formed all 19,900 links in 63-88 s (no live
- * view) and 117-118 s (with it), and no proof failed (Nov 26, 2 cores). A peer of the original
+ * view) and 117-118 s (with it), and no proof failed (Nov 26, 2 cores), before one connection
+ * per link; with it, in 26 s. A peer of the original
  * never runs in the emulator. Partitions in such runs are found by the heartbeat only after 60
  * silent periods (2 min at the default period). Given `limits` take precedence.
  */
@@ -35,6 +39,8 @@ const SPREAD_MESH_LIMITS: Partial<PeerLimits> = {
   handshakeTimeoutMs: 60_000,
   connectTimeoutMs: 60_000,
   heartbeatDeadAfterPeriods: 60,
+  introductionWaitMs: 30_000,
+  proofChannelFallbackMs: 30_000,
 };
 
 /** With `--rate`, the peers' own gossip is put off this long: longer than any run measures. */
