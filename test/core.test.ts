@@ -159,6 +159,7 @@ function mesh(seed = 7, burst = 256, introductionWaitMs = 0) {
       // Between peer(4) and peer(5): it dials the peers above it and asks to meet those below.
       self: () => '127.0.0.1:9004',
       introductionWaitMs,
+      introductionBudget: { burst, refillPerSecond: 1, maxBuckets: 64 },
     },
     { now: () => clock, rng: createRng(seed) },
   );
@@ -293,7 +294,8 @@ describe('the full-mesh exchange core', () => {
     assert.deepEqual(core.handle({ kind: 'timer', key: 'introduction:127.0.0.1:9002' }), []);
   });
 
-  test('an introduction that brings no dial in time is followed by our own dial', () => {
+  /** A core that heard of 9003 (below its 9004) from peer 1, and asked peer 1 to introduce it. */
+  function waitingForThree() {
     const { core } = mesh(7, 256, 3_000);
     core.handle({ kind: 'peer-up', peer: peer(1), direction: 'outbound' });
     core.handle({
@@ -301,6 +303,11 @@ describe('the full-mesh exchange core', () => {
       from: peer(1),
       message: { type: 'known_peers', peers: [peer(3).address] },
     });
+    return core;
+  }
+
+  test('an introduction that brings no dial in time is followed by our own dial', () => {
+    const core = waitingForThree();
     assert.deepEqual(dials(core.handle({ kind: 'timer', key: 'introduction:127.0.0.1:9003' })), [
       peer(3).address,
     ]);
@@ -316,10 +323,24 @@ describe('the full-mesh exchange core', () => {
       message: { type: 'introduce', peer: peer(2).address },
     });
     assert.deepEqual(out, [
-      { kind: 'send', to: peer(2), message: { type: 'known_peers', peers: [peer(6).address] } },
+      { kind: 'send', to: peer(2), message: { type: 'introduced', peer: peer(6).address } },
     ]);
     const unknown = { type: 'introduce' as const, peer: '10.9.9.9:1' };
     assert.deepEqual(core.handle({ kind: 'message', from: peer(6), message: unknown }), []);
+  });
+
+  test('introduced to a peer, it dials it whatever the addresses compare, and stops waiting for it', () => {
+    const core = waitingForThree();
+    // The other end thought the same of us (another spelling): it was introduced to us instead.
+    const out = core.handle({
+      kind: 'message',
+      from: peer(1),
+      message: { type: 'introduced', peer: peer(3).address },
+    });
+    assert.deepEqual(out, [
+      { kind: 'cancel-timer', key: 'introduction:127.0.0.1:9003' },
+      { kind: 'dial', address: peer(3).address, via: peer(1) },
+    ]);
   });
 
   test('a list from a peer of the original (which cannot introduce) is dialed at once', () => {

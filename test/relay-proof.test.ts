@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { canReadTcpTable, countAcceptedConnections } from '../src/emulator/sockets.js';
 import { watchSockets } from '../src/metrics/traffic.js';
 import type { PeerEvent } from '../src/peer/events.js';
 import type { Peer, PeerOptions } from '../src/peer/peer.js';
-import { encodeMessage, Feature } from '../src/protocol/messages.js';
+import { FrameDecoder } from '../src/protocol/frame.js';
+import { decodeMessage, encodeMessage, Feature } from '../src/protocol/messages.js';
 import { lonelyPeer, record } from './support/fixtures.js';
 import { startPeer, stopAll } from './support/network.js';
 import { RawClient } from './support/raw-client.js';
+import { listener } from './support/server.js';
 import { isFullMesh, nextEvent, until } from './support/wait.js';
 
 /**
@@ -164,4 +167,122 @@ test('a peer that takes no relay proofs proves every claim by its own dial-back'
     ['probe'],
   );
   assert.equal(accepted(), 3 + 3, 'three links, three probes');
+});
+
+/**
+ * A hostile relay: a listener that answers a join like a peer of ours (so a victim that dials it
+ * proves it), and hands every nonce it is asked to relay to `onNonce` instead of to the peer named.
+ */
+async function hostileRelay(t: TestContext): Promise<{
+  port: number;
+  nodeId: string;
+  asked: string[];
+  onNonce: (hand: (nonce: string) => void) => void;
+}> {
+  const nodeId = 'e'.repeat(32);
+  const asked: string[] = [];
+  let hand: (nonce: string) => void = () => {};
+  const port = await listener(t, '127.0.0.1', (socket: Socket) => {
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      for (const body of decoder.push(chunk)) {
+        const decoded = decodeMessage(body);
+        if (!decoded.ok) continue;
+        const m = decoded.value;
+        if (m.type === 'public_address' && m.probe === undefined) {
+          socket.write(
+            encodeMessage({ type: 'known_peers', peers: [], nodeId, features: RELAY_FEATURES }),
+          );
+        }
+        if (m.type === 'relay_probe') {
+          asked.push(m.address);
+          hand(m.nonce);
+        }
+      }
+    });
+  });
+  return {
+    port,
+    nodeId,
+    asked,
+    onNonce: (h) => {
+      hand = h;
+    },
+  };
+}
+
+const RELAY_FEATURES = [Feature.exchange, Feature.proof, Feature.relayProof];
+
+/** A claim of `address` and `nodeId` naming the hostile relay, which echoes its nonce onto it. */
+async function vouchedClaim(
+  t: TestContext,
+  victim: Peer,
+  relay: Awaited<ReturnType<typeof hostileRelay>>,
+  address: string,
+  nodeId: string,
+): Promise<RawClient> {
+  const impostor = await RawClient.open(t, victim.port);
+  relay.onNonce((nonce) => void impostor.write(encodeMessage({ type: 'address_proof', nonce })));
+  await impostor.write(
+    encodeMessage({
+      type: 'public_address',
+      address,
+      nodeId,
+      features: RELAY_FEATURES,
+      via: relay.nodeId,
+    }),
+  );
+  return impostor;
+}
+
+test('a hostile relay cannot take a link over: a claim of a linked node is proven by our own dial-back only', async (t) => {
+  const relay = await hostileRelay(t);
+  const victim = await lonelyPeer(t, {
+    connect: `127.0.0.1:${relay.port}`,
+    limits: { proofTimeoutMs: 1_500 },
+  });
+  const honest = await lonelyPeer(t, { connect: victim.advertised });
+  await nextEvent(victim, 'address-proven', (e) => e.peer === honest.advertised);
+  const honestEvents = record(honest, t);
+  const victimEvents = record(victim, t);
+  const impostor = await vouchedClaim(t, victim, relay, honest.advertised, honest.nodeId);
+  await impostor.waitClosed();
+  assert.deepEqual(relay.asked, [], 'the relay was never asked');
+  for (const events of [honestEvents, victimEvents]) {
+    assert.equal(events.filter((e) => e.type === 'disconnected').length, 0);
+  }
+  assert.deepEqual(victim.peers.sort(), [`127.0.0.1:${relay.port}`, honest.advertised].sort());
+});
+
+test('a squatter a hostile relay vouched for is proven again by dial-back when the real peer claims its address', async (t) => {
+  const relay = await hostileRelay(t);
+  const victim = await lonelyPeer(t, { connect: `127.0.0.1:${relay.port}` });
+  const real = await lonelyPeer(t);
+  await until([victim], () => victim.links.length === 1, 'the victim linked to the relay');
+  const squatted = nextEvent(victim, 'address-proven', (e) => e.peer === real.advertised);
+  const squatter = await vouchedClaim(t, victim, relay, real.advertised, 'f'.repeat(32));
+  assert.equal((await squatted).by, 'relay');
+  // The real peer's claim collides: refused, and the squatter's address is dialed back, where
+  // the real peer answers with its own node id: the squatter goes, the real peer gets in.
+  real.join(victim.advertised);
+  await squatter.waitClosed();
+  await until(
+    [victim, real],
+    () => victim.links.some((l) => l.peer === real.advertised && l.nodeId === real.nodeId),
+    'the real peer linked to the victim',
+  );
+});
+
+test('an address only a relay vouched for is not redialed after its link breaks', async (t) => {
+  const relay = await hostileRelay(t);
+  const victim = await lonelyPeer(t, { connect: `127.0.0.1:${relay.port}` });
+  await until([victim], () => victim.links.length === 1, 'the victim linked to the relay');
+  // A free port where nothing listens: anything a relay can vouch for.
+  const nowhere = `127.0.0.1:${await findFreePortRange(1)}`;
+  const proven = nextEvent(victim, 'address-proven', (e) => e.peer === nowhere);
+  const impostor = await vouchedClaim(t, victim, relay, nowhere, 'f'.repeat(32));
+  assert.equal((await proven).by, 'relay');
+  const lost = nextEvent(victim, 'disconnected', (e) => e.peer === nowhere);
+  impostor.socket.resetAndDestroy();
+  assert.equal((await lost).reconnecting, false);
 });

@@ -45,4 +45,4 @@ export const CLAP_STYLE_HELP: HelpConfiguration = {
 
 /** The help of `--no-relay-proof`, shared by the peer and `emulate`. */
 export const RELAY_PROOF_HELP =
-  "Prove every peer's address by our own dial-back (a second connection per link), never through a peer linked to both";
+  "Prove every peer's address by our own dial-back (a probe connection per inbound claim), never through a peer linked to both";

@@ -29,6 +29,8 @@ export interface MeshConfig {
   readonly firstGossipMs: number;
   /** What one remote's peer lists can make us dial. */
   readonly addressBudget: BucketPolicy;
+  /** Introductions one remote may ask of us, or make us follow (apart from its lists). */
+  readonly introductionBudget: BucketPolicy;
   /** Our advertised address: of two peers that learn of each other, the smaller one dials. */
   self(): string;
   /**
@@ -66,6 +68,7 @@ export class MeshExchange implements Core<Message, MeshEvent> {
   /** For a claimant we replied to before its proof: the step of the sequence the reply covered. */
   readonly #replied = new Map<string, number>();
   readonly #budget: TokenBuckets;
+  readonly #introductionBudget: TokenBuckets;
   #seq = 0;
   /** Cache of `#linkedAddresses()`; dropped whenever a peer comes or goes. */
   #linked: Set<string> | undefined;
@@ -77,6 +80,7 @@ export class MeshExchange implements Core<Message, MeshEvent> {
     private readonly env: CoreEnv,
   ) {
     this.#budget = new TokenBuckets(config.addressBudget, () => env.now());
+    this.#introductionBudget = new TokenBuckets(config.introductionBudget, () => env.now());
   }
 
   /** The first gossip timer. */
@@ -182,6 +186,7 @@ export class MeshExchange implements Core<Message, MeshEvent> {
       ];
     }
     if (message.type === 'introduce') return this.#introduce(from, message.peer);
+    if (message.type === 'introduced') return this.#introduced(from, message.peer);
     if (message.type !== 'known_peers') return [];
     const linked = this.#linkedAddresses();
     const out: MeshOutput[] = [];
@@ -220,15 +225,34 @@ export class MeshExchange implements Core<Message, MeshEvent> {
 
   /**
    * A peer asks us to tell the one at `address` (a peer of ours) about it: that one has the smaller
-   * address, so it dials. One list of one address, spending the asker's budget.
+   * address, so it dials. One frame, spending the asker's introduction budget (not its list
+   * budget: a mesh of N asks up to N - 1 introductions of one peer, besides its lists).
    */
   #introduce(from: NodeRef, address: string): MeshOutput[] {
-    if (!this.#peers.has(from.id) || !this.#budget.take(from.id)) return [];
+    if (!this.#peers.has(from.id) || !this.#introductionBudget.take(from.id)) return [];
     for (const p of this.#peers.values()) {
       if (p.ref.address !== address || p.ref.id === from.id) continue;
-      return [{ kind: 'send', to: p.ref, message: { type: 'known_peers', peers: [from.address] } }];
+      // A peer of the original dials whatever a list names.
+      const message: Message = p.introduces
+        ? { type: 'introduced', peer: from.address }
+        : { type: 'known_peers', peers: [from.address] };
+      return [{ kind: 'send', to: p.ref, message }];
     }
     return [];
+  }
+
+  /**
+   * A peer of ours passes on another's request to meet us: we dial it, whatever our addresses
+   * compare (each end may know the other under another spelling, and then both would wait).
+   */
+  #introduced(from: NodeRef, address: string): MeshOutput[] {
+    if (this.#linkedAddresses().has(address) || !this.#introductionBudget.take(from.id)) return [];
+    const out: MeshOutput[] = [];
+    if (this.#introductions.delete(address)) {
+      out.push({ kind: 'cancel-timer', key: INTRODUCTION_TIMER + address });
+    }
+    out.push({ kind: 'dial', address, via: from });
+    return out;
   }
 
   /** The peer we asked to be introduced to did not dial us in time: dial it ourselves. */

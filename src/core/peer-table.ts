@@ -14,6 +14,12 @@ export interface Link<C extends LinkConnection = LinkConnection> {
    * then it is neither passed on, nor redialed, nor is its peer list acted on.
    */
   proven: boolean;
+  /**
+   * Proven only on a relay's word (a peer linked to both passed our nonce), not by us: not
+   * redialed after a break, not trusted as a relay in turn, and proven again by our own dial-back
+   * when another node claims its address.
+   */
+  vouched: boolean;
 }
 
 /** A link as shown to observers. */
@@ -63,6 +69,7 @@ export class PeerTable<C extends LinkConnection> {
       connection,
       aliases: new Set([identity.address]),
       proven: false,
+      vouched: false,
     };
     this.#links.set(link.key, link);
     this.#byAddress.set(link.address, link.key);

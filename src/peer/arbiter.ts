@@ -13,6 +13,7 @@ import { Feature } from '../protocol/messages.js';
 import { type Connection, LEGACY_FRAME_GAP_MS } from './connection.js';
 import type { PeerContext } from './context.js';
 import { reasonFields } from './events.js';
+import { ProofChannels } from './proof-channels.js';
 import type { Claim, ProofChannel } from './prover.js';
 
 const DUPLICATE = reason('DUPLICATE', 'duplicate link');
@@ -21,18 +22,22 @@ const ALREADY_LINKED = reason('DUPLICATE', 'already linked to that node');
 /**
  * The driver's side of link arbitration and proofs: it carries out what `core/links.ts` decides
  * (which connection is the link; every other one is retired, at once or after a grace period),
- * proves inbound claims by dial-back, holds an unproven claimant's peer lists until its proof, and
- * decides after a close whether to redial.
+ * proves inbound claims (by dial-back, over a link we dialed, or through a relay: `ProofChannels`),
+ * challenges a relay-vouched link whose address another node claims, holds an unproven claimant's
+ * peer lists until its proof, and decides after a close whether to redial.
  */
 export class Arbiter {
   /** Inbound connections waiting for their proof before they may take a link over, by link key. */
   readonly #candidates = new Map<string, Connection>();
   /** Addresses from the lists of an unproven link, by link key: acted on once it is proven. */
   readonly #held = new Map<string, Set<string>>();
-  /** What waits for a link's proof: proofs relayed through it (`proofChannel`). */
-  readonly #waitingForProof = new WeakMap<Link<Connection>, Array<() => void>>();
+  readonly #channels: ProofChannels;
+  /** Vouched links being proven again by our own dial-back (`challenge`). */
+  readonly #challenged = new WeakSet<Link<Connection>>();
 
-  constructor(private readonly ctx: PeerContext) {}
+  constructor(private readonly ctx: PeerContext) {
+    this.#channels = new ProofChannels(ctx);
+  }
 
   /** The remote of `connection` is now known: link it, or settle a duplicate or a self-dial. */
   identify(
@@ -83,64 +88,32 @@ export class Arbiter {
     }
   }
 
-  /**
-   * How the proof's nonce can reach the node at the claimed address without a probe connection,
-   * if the claimant answers that way: over a connection we dialed there, still open and not known
-   * to reach another node (Feature.inlineProof); else through the node the claimant names as
-   * `via` (Feature.relayProof), if it is a proven link of ours, and then we trust its proof.
-   */
+  /** How a claim's nonce may reach it without a probe connection (see `ProofChannels`). */
   proofChannel(claim: Claim): ProofChannel | undefined {
-    const { nodeId } = claim;
-    const identity = claim.connection.identity;
-    if (nodeId === undefined || identity === undefined) return undefined;
-    if (identity.features.has(Feature.inlineProof)) {
-      for (const c of this.ctx.connections) {
-        if (c.direction !== 'outbound' || c.closed || c.remote !== claim.address) continue;
-        if (c.identity !== undefined && c.identity.nodeId !== nodeId) continue;
-        const hello = this.ctx.identity();
-        return {
-          route: 'dialed-link',
-          dialed: c,
-          send: (nonce) =>
-            c.send({
-              type: 'public_address',
-              address: this.ctx.advertised(),
-              ...hello,
-              probe: nonce,
-            }),
-        };
-      }
-    }
-    const via = identity.via === undefined ? undefined : this.ctx.table.get(identity.via);
-    if (
-      !this.ctx.options.relayProofs ||
-      via === undefined ||
-      via.key === nodeId ||
-      !identity.features.has(Feature.relayProof) ||
-      !via.connection.identity?.features.has(Feature.relayProof)
-    ) {
-      return undefined;
-    }
-    const { address } = claim;
-    return {
-      route: 'relay',
-      // The relay's own claim may still be under proof: its word counts only once it is proven.
-      send: (nonce) =>
-        this.whenProven(via, () =>
-          via.connection.send({ type: 'relay_probe', nonce, address, nodeId }),
-        ),
-    };
+    return this.#channels.channel(claim);
   }
 
   /** Runs `then` once `link` is proven (at once if it is); never if it goes first. */
   whenProven(link: Link<Connection>, then: () => void): void {
-    if (link.proven) {
-      then();
-      return;
-    }
-    const waiting = this.#waitingForProof.get(link) ?? [];
-    if (waiting.length < this.ctx.options.limits.maxQueuedProofs) waiting.push(then);
-    this.#waitingForProof.set(link, waiting);
+    this.#channels.whenProven(link, then);
+  }
+
+  /**
+   * Another node claims the address of the link of `key`: if only a relay vouched for that link,
+   * we prove it again by our own dial-back (once), and close it if that fails. So a relay that
+   * vouched for a squatter cannot keep the real peer at that address out.
+   */
+  challenge(key: string): void {
+    const link = this.ctx.table.get(key);
+    if (link === undefined || !link.vouched || this.#challenged.has(link)) return;
+    this.#challenged.add(link);
+    const { connection } = link;
+    void this.#proof(link.address, connection, false).then((outcome) => {
+      this.#challenged.delete(link);
+      if (outcome.ok) link.vouched = false;
+      else if (link.connection === connection && this.ctx.running())
+        connection.close(this.#unproven(link.address, outcome.reason));
+    });
   }
 
   /** Whether a peer list that arrived on `connection` may be acted on now, held, or dropped. */
@@ -195,8 +168,9 @@ export class Arbiter {
     this.#held.delete(link.key);
     if (link.proven) ctx.mesh.peerDown(link.key, why);
     if (!ctx.running()) return;
-    // Whichever end gets through first keeps the link.
-    const reconnecting = redialAfterClose(connection.closedLocally, link.proven);
+    // Whichever end gets through first keeps the link; an address only a relay vouched for is
+    // left to its claimant to redial (it dialed us), or any listener could have us redial anything.
+    const reconnecting = redialAfterClose(connection.closedLocally, link.proven && !link.vouched);
     ctx.emit({
       type: 'disconnected',
       peer: link.address,
@@ -246,7 +220,10 @@ export class Arbiter {
     link.connection = keep;
     this.#retire(drop, retire, DUPLICATE);
     // A connection we dialed proves the address by itself.
-    if (keep.direction === 'outbound' && !link.proven) this.#proven(link);
+    if (keep.direction === 'outbound') {
+      link.vouched = false;
+      if (!link.proven) this.#proven(link);
+    }
   }
 
   #link(
@@ -274,9 +251,10 @@ export class Arbiter {
   /** Dials back the address an inbound peer claimed; closes its link if the proof fails. */
   #prove(link: Link<Connection>): void {
     const { connection } = link;
-    void this.#proof(link.address, connection).then((outcome) => {
+    void this.#proof(link.address, connection, true).then((outcome) => {
       if (!this.ctx.running() || this.ctx.table.get(link.key) !== link || link.proven) return;
       if (outcome.ok) {
+        link.vouched = outcome.by === 'relay';
         this.#proven(link);
         this.ctx.emit({
           type: 'address-proven',
@@ -299,7 +277,7 @@ export class Arbiter {
    */
   #proveCandidate(link: Link<Connection>, candidate: Connection): void {
     this.#candidates.set(link.key, candidate);
-    void this.#proof(link.address, candidate).then((outcome) => {
+    void this.#proof(link.address, candidate, false).then((outcome) => {
       if (this.#candidates.get(link.key) === candidate) this.#candidates.delete(link.key);
       if (!outcome.ok) {
         candidate.close(this.#unproven(link.address, outcome.reason));
@@ -315,11 +293,12 @@ export class Arbiter {
     });
   }
 
-  #proof(address: string, connection: Connection) {
+  #proof(address: string, connection: Connection, relayable: boolean) {
     const identity = connection.identity;
     return this.ctx.prover.prove({
       address,
       connection,
+      relayable,
       ...(identity?.nodeId === undefined ? {} : { nodeId: identity.nodeId }),
       answersProbes: identity?.features.has(Feature.proof) ?? false,
     });
@@ -336,9 +315,7 @@ export class Arbiter {
   #proven(link: Link<Connection>): void {
     link.proven = true;
     this.ctx.mesh.peerUp(link.connection);
-    const waiting = this.#waitingForProof.get(link);
-    this.#waitingForProof.delete(link);
-    for (const then of waiting ?? []) then();
+    this.#channels.proven(link);
     const held = this.#held.get(link.key);
     this.#held.delete(link.key);
     if (held !== undefined && held.size > 0) {

@@ -132,20 +132,21 @@ export class Inbound {
         ctx.prover.confirm(message.nonce, connection);
         return;
       case 'relay_probe':
-        this.#relay.relay(connection, message);
-        return;
       case 'relayed_probe':
-        this.#relay.relayed(connection, message);
-        return;
       case 'introduce':
+      case 'introduced':
         if (stranger) {
           ctx.reject(
             connection,
-            violation('BEFORE_HANDSHAKE', 'sent introduce before public_address'),
+            violation('BEFORE_HANDSHAKE', `sent ${message.type} before public_address`),
           );
-          return;
+        } else if (message.type === 'relay_probe') {
+          this.#relay.relay(connection, message);
+        } else if (message.type === 'relayed_probe') {
+          this.#relay.relayed(connection, message);
+        } else {
+          this.#fromLink(connection, message);
         }
-        this.#fromLink(connection, message);
         return;
       case 'goodbye':
         if (identity !== undefined) ctx.arbiter.forgetAliases(identity.key);
@@ -210,6 +211,7 @@ export class Inbound {
     }
     const key = linkKey(message.address, message.nodeId);
     if (holder !== undefined && holder !== key) {
+      ctx.arbiter.challenge(holder);
       ctx.reject(
         connection,
         reason('ADDRESS_TAKEN', `claimed the address of a linked peer (${message.address})`),

@@ -63,6 +63,13 @@ export interface PeerLimits {
    */
   readonly introductionWaitMs: number;
   /**
+   * Introductions one remote may ask of us, and that one remote may make us follow: each costs a
+   * frame or a dial. A full mesh of N asks up to N - 1 of one peer at once; burst 1,024 keeps
+   * meshes of a thousand at full speed. Separate from `addressBudget`: charged to it, meshes of
+   * 300 ran dry and waited the 3 s of `introductionWaitMs` (review, simulator, Nov 26).
+   */
+  readonly introductionBudget: BucketPolicy;
+  /**
    * A proof's nonce sent over a connection we dialed to the claimant, or through a relay, that
    * brought no echo within this long gets a probe connection too (either echo proves). The echo
    * takes milliseconds on loopback and a few hundred on a loaded emulator. Without it, a nonce
@@ -99,6 +106,7 @@ export const DEFAULT_LIMITS: PeerLimits = {
   maxHeldAddresses: 1_000,
   proofTimeoutMs: 5_000,
   introductionWaitMs: 3_000,
+  introductionBudget: { burst: 1_024, refillPerSecond: 16, maxBuckets: 1_024 },
   proofChannelFallbackMs: 1_000,
   maxConcurrentProofs: 32,
   maxQueuedProofs: 256,

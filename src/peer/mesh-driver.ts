@@ -41,6 +41,7 @@ export class MeshDriver {
         addressBudget: options.limits.addressBudget,
         self: () => host.advertised(),
         introductionWaitMs: options.limits.introductionWaitMs,
+        introductionBudget: options.limits.introductionBudget,
       },
       // The core's chance (gossip texts) comes from a generator seeded here, its time from now().
       { now, rng: createRng(randomInt(2 ** 32)) },

@@ -18,9 +18,12 @@ type RelayedProbe = Extract<Message, { type: 'relayed_probe' }>;
 export class ProofRelay {
   /** What one asker can make us send: one frame a request, bounded like a peer list's dials. */
   readonly #budget: TokenBuckets;
+  /** What one relay can make us echo to third nodes: the same bound. */
+  readonly #echoes: TokenBuckets;
 
   constructor(private readonly ctx: PeerContext) {
     this.#budget = new TokenBuckets(ctx.options.limits.addressBudget, now);
+    this.#echoes = new TokenBuckets(ctx.options.limits.addressBudget, now);
   }
 
   /**
@@ -53,15 +56,19 @@ export class ProofRelay {
   }
 
   /**
-   * `relayed_probe` from a linked node (proven or not: the echo goes only to the prover's node id,
-   * and it is the prover that trusts the relay): the nonce goes back as a probe's would.
+   * `relayed_probe` from a linked node: the nonce goes back as a probe's would, once the relay is
+   * proven here and within its budget (each is a frame we send to a third node: a stranger, or an
+   * endless stream, must not make us reflect frames at others).
    */
   relayed(from: Connection, message: RelayedProbe): void {
-    if (this.#link(from) === undefined) return;
-    echoNonce(
-      { nonce: message.nonce, proberId: message.nodeId, proberAddress: message.address },
-      this.ctx.connections,
-    );
+    const relay = this.#link(from);
+    if (relay === undefined || !this.#echoes.take(relay.key)) return;
+    const probe = {
+      nonce: message.nonce,
+      proberId: message.nodeId,
+      proberAddress: message.address,
+    };
+    this.ctx.arbiter.whenProven(relay, () => echoNonce(probe, this.ctx.connections));
   }
 
   /** The link whose connection `connection` is; a duplicate or a stranger has none. */

@@ -15,6 +15,11 @@ export interface Claim {
   readonly nodeId?: string;
   /** Whether the claimant answers probes with `address_proof` (our `proof` feature). */
   readonly answersProbes: boolean;
+  /**
+   * Whether a relay's word may prove it: not where the claim would decide a conflict (a node id
+   * or an address we already hold), which only our own dial-back settles.
+   */
+  readonly relayable?: boolean;
 }
 
 export type ProofOutcome = { ok: true; ms: number; by: ProofRoute } | { ok: false; reason: Reason };

@@ -50,6 +50,11 @@ export type Message =
    */
   | { readonly type: 'introduce'; readonly peer: string }
   /**
+   * The answer to `introduce`, to the peer it named: "the peer at `peer` asked to meet you; dial
+   * it". Dialed whatever the two addresses compare (they may be spelled differently at each end).
+   */
+  | { readonly type: 'introduced'; readonly peer: string }
+  /**
    * "Give this nonce to your peer at `address` (node id `nodeId`)": a prover asks a node linked
    * to both (Feature.relayProof) instead of dialing a probe connection to the claimant.
    */
@@ -87,7 +92,7 @@ export const Feature = {
   inlineProof: 'inline-proof',
   /**
    * Of two peers that learn of each other, only the one with the smaller address dials; the other
-   * asks the peer that told it (`introduce`) to tell the smaller one about it.
+   * asks the peer that told it (`introduce`) to tell the smaller one about it (`introduced`).
    */
   introduce: 'introduce',
   /**
@@ -211,9 +216,10 @@ function decodeData(type: unknown, data: Json): DecodeResult<Message> {
       }
       return { ok: true, value: { type, nonce: data.nonce, address, nodeId: data.node_id } };
     }
-    case 'introduce': {
+    case 'introduce':
+    case 'introduced': {
       const peer = typeof data.peer === 'string' ? normalizeAddress(data.peer) : undefined;
-      if (peer === undefined) return fail('BAD_ADDRESS', 'introduce.peer is not a host:port');
+      if (peer === undefined) return fail('BAD_ADDRESS', `${type}.peer is not a host:port`);
       return { ok: true, value: { type, peer } };
     }
     default:
@@ -269,6 +275,7 @@ export function toWire(message: Message): { type: MessageType; data: Json } {
     case 'address_proof':
       return { type: message.type, data: { nonce: message.nonce } };
     case 'introduce':
+    case 'introduced':
       return { type: message.type, data: { peer: message.peer } };
     case 'relay_probe':
     case 'relayed_probe':

@@ -37,6 +37,7 @@ export function fullMeshProtocol(): SimProtocol<Message, MeshEvent> {
           addressBudget: DEFAULT_LIMITS.addressBudget,
           self: () => self.address,
           introductionWaitMs: DEFAULT_LIMITS.introductionWaitMs,
+          introductionBudget: DEFAULT_LIMITS.introductionBudget,
         },
         env,
       ),
