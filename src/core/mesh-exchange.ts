@@ -1,8 +1,9 @@
 /**
  * Today's full mesh (the original's protocol and our `exchange` extension) as a core free of I/O,
  * on the peer-level contract of `machine.ts`: both ends of every link tell each other the proven
- * peers they know, every listed address not linked yet is dialed (within a per-remote budget), and
- * every period a random text goes to every peer. The TCP driver (`src/peer/`) runs it on sockets,
+ * peers they know, every listed address not linked yet is linked (within a per-remote budget): the
+ * smaller address of the two dials, the larger asks the list's sender to introduce it (so a pair
+ * opens one connection, not two), and every period a random text goes to every peer. The TCP driver (`src/peer/`) runs it on sockets,
  * the simulator on an in-memory network.
  *
  * A peer is given to this core (`peer-up`) only once it is trusted: we dialed it, or its claim of
