@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { FrameDecoder } from '../src/protocol/frame.js';
-import { decodeMessage, encodeMessage, Feature, type Message } from '../src/protocol/messages.js';
+import { encodeMessage, Feature, type Message } from '../src/protocol/messages.js';
 import { lonelyPeer } from './support/fixtures.js';
 import { RawClient } from './support/raw-client.js';
-import { listener } from './support/server.js';
+import { listener, onMessages } from './support/server.js';
 import { until } from './support/wait.js';
 
 /** Smaller than any random node id: the tie-break prefers the connection this node dials. */
@@ -33,28 +32,22 @@ async function claimWhileDialed(t: TestContext, features: readonly string[]): Pr
     const frames: Message[] = [];
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     accepted.push({ socket, frames, closed });
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      for (const frame of decoder.push(chunk)) {
-        const decoded = decodeMessage(frame);
-        if (!decoded.ok) continue;
-        const message = decoded.value;
-        frames.push(message);
-        if (message.type !== 'public_address') continue;
-        // The hello of a dial, or of a probe connection: answered with our identity.
-        if (frames.length === 1) {
-          socket.write(
-            encodeMessage({
-              type: 'known_peers',
-              peers: [],
-              nodeId: NODE_ID,
-              features: [...features],
-            }),
-          );
-        }
-        if (message.probe !== undefined) {
-          void claim?.write(encodeMessage({ type: 'address_proof', nonce: message.probe }));
-        }
+    onMessages(socket, (message) => {
+      frames.push(message);
+      if (message.type !== 'public_address') return;
+      // The hello of a dial, or of a probe connection: answered with our identity.
+      if (frames.length === 1) {
+        socket.write(
+          encodeMessage({
+            type: 'known_peers',
+            peers: [],
+            nodeId: NODE_ID,
+            features: [...features],
+          }),
+        );
+      }
+      if (message.probe !== undefined) {
+        void claim?.write(encodeMessage({ type: 'address_proof', nonce: message.probe }));
       }
     });
   });

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { findFreePortRange } from '../src/emulator/bootstrap.js';
 import { canReadTcpTable, countAcceptedConnections } from '../src/emulator/sockets.js';
 import { watchSockets } from '../src/metrics/traffic.js';
 import type { PeerEvent } from '../src/peer/events.js';
 import type { Peer, PeerOptions } from '../src/peer/peer.js';
-import { FrameDecoder } from '../src/protocol/frame.js';
-import { decodeMessage, encodeMessage, Feature } from '../src/protocol/messages.js';
+import { encodeMessage, Feature } from '../src/protocol/messages.js';
 import { lonelyPeer, record } from './support/fixtures.js';
 import { startPeer, stopAll } from './support/network.js';
 import { RawClient } from './support/raw-client.js';
-import { listener } from './support/server.js';
+import { listener, onMessages } from './support/server.js';
 import { isFullMesh, nextEvent, until } from './support/wait.js';
 
 /**
@@ -182,25 +180,19 @@ async function hostileRelay(t: TestContext): Promise<{
   const nodeId = 'e'.repeat(32);
   const asked: string[] = [];
   let hand: (nonce: string) => void = () => {};
-  const port = await listener(t, '127.0.0.1', (socket: Socket) => {
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      for (const body of decoder.push(chunk)) {
-        const decoded = decodeMessage(body);
-        if (!decoded.ok) continue;
-        const m = decoded.value;
-        if (m.type === 'public_address' && m.probe === undefined) {
-          socket.write(
-            encodeMessage({ type: 'known_peers', peers: [], nodeId, features: RELAY_FEATURES }),
-          );
-        }
-        if (m.type === 'relay_probe') {
-          asked.push(m.address);
-          hand(m.nonce);
-        }
+  const port = await listener(t, '127.0.0.1', (socket) =>
+    onMessages(socket, (m) => {
+      if (m.type === 'public_address' && m.probe === undefined) {
+        socket.write(
+          encodeMessage({ type: 'known_peers', peers: [], nodeId, features: RELAY_FEATURES }),
+        );
       }
-    });
-  });
+      if (m.type === 'relay_probe') {
+        asked.push(m.address);
+        hand(m.nonce);
+      }
+    }),
+  );
   return {
     port,
     nodeId,

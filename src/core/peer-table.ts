@@ -50,6 +50,15 @@ export class PeerTable<C extends LinkConnection> {
     return this.#links.get(key);
   }
 
+  /**
+   * The link of the node `connection` was identified as, whichever connection it holds now (a
+   * duplicate or a candidate finds the link too: compare `link.connection` to tell).
+   */
+  of(connection: C): Link<C> | undefined {
+    const key = connection.identity?.key;
+    return key === undefined ? undefined : this.#links.get(key);
+  }
+
   /** The key of the link known under `address`, if any. */
   keyOf(address: string): string | undefined {
     return this.#byAddress.get(address);

@@ -118,8 +118,7 @@ export class Arbiter {
 
   /** Whether a peer list that arrived on `connection` may be acted on now, held, or dropped. */
   peerList(connection: Connection, peers: readonly string[]): void {
-    const key = connection.identity?.key;
-    const link = key === undefined ? undefined : this.ctx.table.get(key);
+    const link = this.ctx.table.of(connection);
     if (link === undefined) return;
     if (link.proven) {
       // Trusted: the link itself, or a connection we dialed to the same node. A candidate's list
@@ -155,8 +154,7 @@ export class Arbiter {
   /** A connection closed: forget it; a link that broke (not closed on purpose) is redialed. */
   closed(connection: Connection, why: Reason): void {
     const { ctx } = this;
-    const key = connection.identity?.key;
-    const link = key === undefined ? undefined : ctx.table.get(key);
+    const link = ctx.table.of(connection);
     if (link === undefined || link.connection !== connection) return;
     const candidate = this.#candidates.get(link.key);
     if (candidate !== undefined && !candidate.closed && ctx.running()) {

@@ -157,8 +157,7 @@ export class Inbound {
 
   /** Gossip from a linked node: a trusted link's goes through the core; a link still under proof is shown as it arrives. */
   #gossip(connection: Connection, text: string): void {
-    const key = connection.identity?.key;
-    const link = key === undefined ? undefined : this.ctx.table.get(key);
+    const link = this.ctx.table.of(connection);
     if (link === undefined) return;
     if (link.proven) this.ctx.mesh.message(link.connection, { type: 'random_message', text });
     else this.ctx.emit({ type: 'message-received', peer: link.address, text });
@@ -169,8 +168,7 @@ export class Inbound {
    * newcomer asks right after our handshake reply, while its own claim is still under proof here.
    */
   #fromLink(connection: Connection, message: Message): void {
-    const key = connection.identity?.key;
-    const link = key === undefined ? undefined : this.ctx.table.get(key);
+    const link = this.ctx.table.of(connection);
     if (link?.connection !== connection) return;
     this.ctx.arbiter.whenProven(link, () => this.ctx.mesh.message(link.connection, message));
   }

@@ -69,7 +69,7 @@ export class MeshDriver {
 
   /** A message from the trusted link of `connection`'s node. */
   message(connection: Connection, message: Message): void {
-    const link = this.#link(connection);
+    const link = this.host.table.of(connection);
     if (link === undefined) return;
     const from = { id: link.key, address: link.address };
     this.#run(this.core.handle({ kind: 'message', from, message }));
@@ -77,7 +77,7 @@ export class MeshDriver {
 
   /** The link of `connection` is trusted now. */
   peerUp(connection: Connection): void {
-    const link = this.#link(connection);
+    const link = this.host.table.of(connection);
     if (link === undefined) return;
     const peer = { id: link.key, address: link.address };
     const { direction } = connection;
@@ -87,11 +87,6 @@ export class MeshDriver {
 
   peerDown(key: string, why: Reason): void {
     this.#run(this.core.handle({ kind: 'peer-down', peer: key, reason: why.message }));
-  }
-
-  #link(connection: Connection) {
-    const key = connection.identity?.key;
-    return key === undefined ? undefined : this.host.table.get(key);
   }
 
   #run(outputs: CoreOutput<Message, MeshEvent>[]): void {

@@ -73,8 +73,7 @@ export class ProofRelay {
 
   /** The link whose connection `connection` is; a duplicate or a stranger has none. */
   #link(connection: Connection) {
-    const key = connection.identity?.key;
-    const link = key === undefined ? undefined : this.ctx.table.get(key);
+    const link = this.ctx.table.of(connection);
     return link?.connection === connection ? link : undefined;
   }
 }

@@ -1,5 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
+import { FrameDecoder } from '../../src/protocol/frame.js';
+import { decodeMessage, type Message } from '../../src/protocol/messages.js';
 
 /**
  * A TCP listener on `host` (port chosen by the system) that hands each accepted socket to
@@ -28,4 +30,15 @@ export async function listener(
   );
   const bound = server.address();
   return typeof bound === 'object' && bound !== null ? bound.port : 0;
+}
+
+/** Hands every valid message that arrives on `socket` to `onMessage`, in order (invalid frames are skipped). */
+export function onMessages(socket: Socket, onMessage: (message: Message) => void): void {
+  const decoder = new FrameDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    for (const frame of decoder.push(chunk)) {
+      const decoded = decodeMessage(frame);
+      if (decoded.ok) onMessage(decoded.value);
+    }
+  });
 }
